@@ -1,0 +1,177 @@
+"""The cost report: one row per layer call, and the totals the lecture quotes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+from cnnlib.costs.formulas import FLOPS_PER_MAC
+
+#: Layer kinds, in the lecture's vocabulary. ``conv`` has G = 1, ``gconv`` 1 < G < C, ``dwconv``
+#: G = C (one input channel per filter). ``fc`` includes convolutions whose filter covers the
+#: whole input (R = H, S = W, no padding), which is the lecture's definition of an FC layer.
+CONV_KINDS = frozenset({"conv", "gconv", "dwconv"})
+FC_KINDS = frozenset({"fc"})
+KINDS = ("conv", "gconv", "dwconv", "fc", "pool", "norm", "act", "eltwise", "rbf", "other")
+#: What ``macs`` counts unless the caller asks for more: conv and FC multiply-accumulates.
+DEFAULT_COUNTED = CONV_KINDS | FC_KINDS
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """Costs of one call of one layer.
+
+    ``weights`` are filter / FC weights (the lecture's "# of weights"); ``params`` are all the
+    learnable parameters the layer owns (weights, biases, norm scales and shifts), counted on
+    the layer's first call only, so that a layer called twice is not counted twice.
+    ``macs`` is zero for kinds the report does not count (see ``CostReport.counted_kinds``);
+    ``ops`` is the operation count of the layer's formula whatever is counted.
+    """
+
+    name: str
+    kind: str
+    module: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    R: int | None = None
+    S: int | None = None
+    C: int | None = None
+    M: int | None = None
+    G: int | None = None
+    stride: int | None = None
+    padding: tuple[int, int] | None = None
+    weights: int = 0
+    biases: int = 0
+    params: int = 0
+    ops: int = 0
+    macs: int = 0
+    connections: int = 0
+    activations_in: int = 0
+    activations_out: int = 0
+
+    @property
+    def filter_shape(self) -> str:
+        """The filter in the lecture's letters, e.g. ``3x3x64 -> 128`` or ``3x3 dw x32``."""
+        if self.R is None:
+            return ""
+        if self.kind == "pool":
+            return f"{self.R}x{self.S} pool"
+        if self.kind == "dwconv":
+            return f"{self.R}x{self.S} dw x{self.M}"
+        per_group = f"/{self.G}" if self.G and self.G > 1 else ""
+        return f"{self.R}x{self.S}x{self.C}{per_group} -> {self.M}"
+
+
+@dataclass(frozen=True)
+class CostReport:
+    """Per-layer costs of one model at one input size, with the lecture's totals."""
+
+    model: str
+    input_size: tuple[int, ...]
+    layers: tuple[LayerCost, ...]
+    params: int
+    counted_kinds: frozenset[str] = DEFAULT_COUNTED
+    output_shape: tuple[int, ...] = field(default=())
+
+    # -- totals -------------------------------------------------------------------------
+    def _sum(self, attr: str, kinds: Iterable[str] | None = None) -> int:
+        kinds = None if kinds is None else frozenset(kinds)
+        return sum(getattr(r, attr) for r in self.layers if kinds is None or r.kind in kinds)
+
+    @property
+    def weights(self) -> int:
+        """Filter and FC weights (no biases, no norm parameters): the lecture's "# of weights"."""
+        return self._sum("weights")
+
+    @property
+    def biases(self) -> int:
+        return self._sum("biases")
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of the counted kinds (conv and FC unless asked otherwise)."""
+        return self._sum("macs")
+
+    @property
+    def flops(self) -> int:
+        """``2 * macs``: papers that quote FLOPs count a multiply and an add separately."""
+        return FLOPS_PER_MAC * self.macs
+
+    @property
+    def conv_weights(self) -> int:
+        return self._sum("weights", CONV_KINDS)
+
+    @property
+    def conv_macs(self) -> int:
+        return self._sum("macs", CONV_KINDS)
+
+    @property
+    def fc_weights(self) -> int:
+        return self._sum("weights", FC_KINDS)
+
+    @property
+    def fc_macs(self) -> int:
+        return self._sum("macs", FC_KINDS)
+
+    @property
+    def connections(self) -> int:
+        """LeCun's "connections": every input edge of every unit, biases included."""
+        return self._sum("connections")
+
+    @property
+    def activations(self) -> int:
+        """Values written by all layers (an upper bound on activation traffic)."""
+        return self._sum("activations_out")
+
+    @property
+    def conv_layers(self) -> tuple[LayerCost, ...]:
+        return tuple(r for r in self.layers if r.kind in CONV_KINDS)
+
+    @property
+    def fc_layers(self) -> tuple[LayerCost, ...]:
+        return tuple(r for r in self.layers if r.kind in FC_KINDS)
+
+    def of_kind(self, *kinds: str) -> tuple[LayerCost, ...]:
+        return tuple(r for r in self.layers if r.kind in kinds)
+
+    def metric(self, expression: str) -> int:
+        """Evaluate a total by name, or a sum/difference of names: ``"connections - fc_macs"``."""
+        total, sign = 0, 1
+        for token in expression.split():
+            if token in "+-":
+                sign = 1 if token == "+" else -1
+                continue
+            if token.startswith("_") or not hasattr(self, token):
+                raise AttributeError(f"CostReport has no metric {token!r}")
+            value = getattr(self, token)
+            if not isinstance(value, int):
+                raise AttributeError(f"{token!r} is not a number")
+            total += sign * value
+        return total
+
+    def by_kind(self) -> dict[str, dict[str, int]]:
+        """Layers, weights, MACs and ops grouped by kind, in the order of :data:`KINDS`."""
+        out: dict[str, dict[str, int]] = {}
+        for kind in KINDS:
+            rows = self.of_kind(kind)
+            if rows:
+                out[kind] = {
+                    "layers": len(rows),
+                    "weights": sum(r.weights for r in rows),
+                    "macs": sum(r.macs for r in rows),
+                    "ops": sum(r.ops for r in rows),
+                }
+        return out
+
+    def to_records(self) -> list[dict]:
+        """One plain dict per row (for ``pandas.DataFrame(report.to_records())``)."""
+        return [asdict(r) | {"filter": r.filter_shape} for r in self.layers]
+
+    def table(self, kinds: Iterable[str] | None = None) -> str:
+        """A per-layer text table followed by the totals (what ``cnnlib summary`` prints)."""
+        from cnnlib.costs.table import format_report
+
+        return format_report(self, kinds=kinds)
+
+    def __str__(self) -> str:
+        return self.table()

@@ -1,0 +1,111 @@
+"""One registry of models: ``create_model(name)``, ``list_models()``, ``model_info(name)``.
+
+Each model file registers its public builders with :func:`register_model`, naming the paper
+(its key in ``references.bib``), the table of the paper the code transcribes, the input size
+the paper counts at, and the figures the paper (and the lecture) publish for it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from cnnlib.errors import BadModelArgumentError, UnknownModelError
+from cnnlib.published import Published
+
+Builder = Callable[..., nn.Module]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the registry knows about a model besides how to build it."""
+
+    name: str
+    builder: Builder
+    paper: str
+    table: str
+    input_size: tuple[int, int, int]
+    published: tuple[Published, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+    @property
+    def family(self) -> str:
+        return self.builder.__module__.rsplit(".", 1)[-1]
+
+    def build(self, **kwargs: Any) -> nn.Module:
+        return self.builder(**{**self.kwargs, **kwargs})
+
+
+_REGISTRY: dict[str, ModelInfo] = {}
+
+
+def register_model(name: str | None = None, *, paper: str, table: str,
+                   input_size: tuple[int, int, int] = (3, 224, 224),
+                   published: Sequence[Published] = (), builder: Builder | None = None,
+                   kwargs: Mapping[str, Any] | None = None,
+                   summary: str = "") -> Callable[[Builder], Builder]:
+    """Register a builder, as a decorator or (with ``builder=``) as a call.
+
+    The call form registers one builder under several names with different ``kwargs``
+    (``efficientnet_b1`` ... ``efficientnet_b7`` from one EfficientNet builder).
+    """
+
+    def register(fn: Builder) -> Builder:
+        key = name or fn.__name__
+        if key in _REGISTRY:
+            raise ValueError(f"model {key!r} is registered twice")
+        doc = summary or (inspect.getdoc(fn) or "").split("\n", 1)[0]
+        _REGISTRY[key] = ModelInfo(key, fn, paper, table, tuple(input_size), tuple(published),
+                                   dict(kwargs or {}), doc)
+        return fn
+
+    if builder is not None:
+        register(builder)
+    return register
+
+
+def _ensure_loaded() -> None:
+    import cnnlib.models  # noqa: F401  (importing the package registers every model)
+
+
+def list_models() -> list[str]:
+    """Names of all registered models, sorted."""
+    _ensure_loaded()
+    return sorted(_REGISTRY)
+
+
+def model_info(name: str) -> ModelInfo:
+    """The registry entry of ``name``; an unknown name lists the known ones."""
+    _ensure_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownModelError(name, sorted(_REGISTRY)) from None
+
+
+def create_model(name: str, *, device: str | torch.device | None = None,
+                 **kwargs: Any) -> nn.Module:
+    """Build a registered model. ``device="meta"`` builds it without allocating any weights."""
+    info = model_info(name)
+    _check_kwargs(info, kwargs)
+    if device is None:
+        return info.build(**kwargs)
+    with torch.device(device):
+        return info.build(**kwargs)
+
+
+def _check_kwargs(info: ModelInfo, kwargs: Mapping[str, Any]) -> None:
+    params = inspect.signature(info.builder).parameters
+    accepted = [p for p in params if p not in info.kwargs]
+    unknown = [k for k in kwargs if k not in params]
+    if unknown:
+        raise BadModelArgumentError(
+            f"{info.name} does not take {', '.join(map(repr, unknown))}; "
+            f"it takes: {', '.join(accepted) or 'no arguments'}"
+        )
