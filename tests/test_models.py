@@ -1,0 +1,89 @@
+"""Every registered model: it builds, runs, and its counts agree with an independent counter
+(``torch.utils.flop_counter.FlopCounterMode``), with ``model.parameters()``, and with the
+figures its paper and the lecture publish (each difference explained in the model file)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+import cnnlib
+
+MODELS = cnnlib.list_models()
+
+# Input sizes for the real forward pass: small where the model allows it (global pooling),
+# the paper's size where an FC head fixes it.
+SMALL_INPUT: dict[str, tuple[int, int, int]] = {
+    "alexnet": (3, 227, 227),
+    "vgg16": (3, 224, 224),
+    "vgg19": (3, 224, 224),
+    "lenet5": (1, 32, 32),
+}
+DEFAULT_SMALL = (3, 64, 64)
+
+# Models whose MACs FlopCounterMode sees differently, and why.
+FLOP_COUNTER_EXTRA: dict[str, str] = {}
+
+PUBLISHED = [
+    pytest.param(name, i, id=f"{name}-{p.metric}-{p.source}-{i}")
+    for name in MODELS
+    for i, p in enumerate(cnnlib.model_info(name).published)
+]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_macs_agree_with_flop_counter_mode(name, reports):
+    report = reports(name)
+    model = cnnlib.create_model(name, device="meta").eval()
+    x = torch.empty(report.input_size, device="meta")
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(x)
+    assert counter.get_total_flops() == 2 * report.macs, FLOP_COUNTER_EXTRA.get(name, "")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_params_equal_sum_of_module_parameters(name, reports):
+    report = reports(name)
+    model = cnnlib.create_model(name, device="meta")
+    total = sum(p.numel() for p in model.parameters())
+    assert report.params == total
+    assert sum(r.params for r in report.layers) == total, "some parameters belong to no row"
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_weights_are_filter_and_fc_weights_only(name, reports):
+    report = reports(name)
+    assert report.weights == report.conv_weights + report.fc_weights + sum(
+        r.weights for r in report.layers if r.kind not in cnnlib.costs.CONV_KINDS | cnnlib.costs.FC_KINDS
+    )
+    assert report.weights + report.biases <= report.params
+
+
+@pytest.mark.parametrize(("name", "index"), PUBLISHED)
+def test_counts_reproduce_published_figure(name, index):
+    p = cnnlib.model_info(name).published[index]
+    report = cnnlib.count_costs(name, p.input_size, **p.kwargs)
+    counted = report.metric(p.metric)
+    assert p.matches(counted), f"{p.describe()}: counted {counted:,}. {p.note}"
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_real_forward_pass_gives_class_scores(name):
+    torch.manual_seed(0)
+    model = cnnlib.create_model(name).eval()
+    size = SMALL_INPUT.get(name, cnnlib.model_info(name).input_size[:1] + DEFAULT_SMALL[1:])
+    with torch.no_grad():
+        y = model(torch.randn(2, *size))
+    assert y.shape == (2, 1000 if name != "lenet5" else 10)
+    assert torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_model_names_its_paper_and_table(name):
+    info = cnnlib.model_info(name)
+    assert info.paper and info.table and info.summary
+    module = importlib.import_module(info.builder.__module__)
+    assert module.__doc__ and len(module.__doc__) > 80
