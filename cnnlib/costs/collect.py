@@ -127,7 +127,7 @@ class _Walker:
                 output_shape=tuple(out.shape) if isinstance(out, torch.Tensor) else (),
                 params=own,
                 macs=ops if kind in self.counted else 0,
-                connections=fields.pop("connections", ops),
+                connections=fields.pop("connections", 0),
                 activations_in=sum(t.numel() for t in inputs if isinstance(t, torch.Tensor)),
                 activations_out=out.numel() if isinstance(out, torch.Tensor) else 0,
                 **fields,
