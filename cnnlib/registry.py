@@ -94,10 +94,15 @@ def create_model(name: str, *, device: str | torch.device | None = None,
     """Build a registered model. ``device="meta"`` builds it without allocating any weights."""
     info = model_info(name)
     _check_kwargs(info, kwargs)
-    if device is None:
-        return info.build(**kwargs)
-    with torch.device(device):
-        return info.build(**kwargs)
+    try:
+        if device is None:
+            return info.build(**kwargs)
+        with torch.device(device):
+            return info.build(**kwargs)
+    except (ValueError, TypeError) as e:  # a builder rejecting an argument's value
+        if isinstance(e, BadModelArgumentError):
+            raise
+        raise BadModelArgumentError(f"{name}: {e}") from None
 
 
 def _check_kwargs(info: ModelInfo, kwargs: Mapping[str, Any]) -> None:

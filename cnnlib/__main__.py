@@ -1,0 +1,3 @@
+from cnnlib.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""Command line: ``python -m cnnlib list | summary MODEL | table | zoo | accel MODEL``."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from cnnlib.errors import BadInputSizeError, CnnlibError
+
+
+def parse_input_size(text: str) -> tuple[int, ...]:
+    """``"3x224x224"`` -> ``(3, 224, 224)``; also ``"224"`` for a square RGB input."""
+    try:
+        dims = tuple(int(d) for d in text.lower().replace("*", "x").split("x"))
+    except ValueError:
+        raise BadInputSizeError(f"--input must look like 3x224x224, got {text!r}") from None
+    if len(dims) == 1:
+        dims = (3, dims[0], dims[0])
+    return dims
+
+
+def parse_settings(items: Sequence[str]) -> dict[str, Any]:
+    """``["variant=v1.5", "width_mult=0.5"]`` -> keyword arguments for a model builder."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CnnlibError(f"--set takes KEY=VALUE, got {item!r}")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from cnnlib.costs.table import render
+    from cnnlib.registry import list_models, model_info
+
+    rows = []
+    for name in list_models():
+        info = model_info(name)
+        rows.append((name, "x".join(map(str, info.input_size)), info.paper, info.summary))
+    print(render(("model", "input", "paper", "what it is"), rows, align="llll"))
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from cnnlib.costs.collect import count_costs
+
+    size = parse_input_size(args.input) if args.input else None
+    count = "all" if args.count == "all" else args.count.split(",")
+    report = count_costs(args.model, size, count=count, **parse_settings(args.set))
+    print(report.table(kinds=args.kinds.split(",") if args.kinds else None))
+    return 0
+
+
+def _cmd_table(args: argparse.Namespace) -> int:
+    from cnnlib.lecture import format_summary_table
+
+    print(format_summary_table())
+    return 0
+
+
+def _cmd_zoo(args: argparse.Namespace) -> int:
+    from cnnlib.zoo import zoo_table
+
+    print(zoo_table(markdown=args.markdown))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m cnnlib",
+        description="Models of the 'Popular DNN Models' lecture and exact counts of their costs.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list the registered models")
+    p.set_defaults(run=_cmd_list)
+
+    p = sub.add_parser("summary", help="per-layer costs of one model, and totals")
+    p.add_argument("model", help="a registered model name (see 'list')")
+    p.add_argument("--input", help="input size CxHxW, e.g. 3x224x224 (default: the paper's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a builder argument, e.g. --set variant=v1.5 (repeatable)")
+    p.add_argument("--kinds", help="only these layer kinds in the table, e.g. conv,dwconv,fc")
+    p.add_argument("--count", default="conv,gconv,dwconv,fc",
+                   help="layer kinds whose operations MACs include ('all' for every kind)")
+    p.set_defaults(run=_cmd_summary)
+
+    p = sub.add_parser("table", help="the lecture's 'Summary of Popular CNNs', regenerated")
+    p.set_defaults(run=_cmd_table)
+
+    p = sub.add_parser("zoo", help="one row per model: parameters, MACs, input, paper")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.set_defaults(run=_cmd_zoo)
+
+    try:
+        from cnnlib.accel import cli as accel_cli
+    except ImportError:  # pragma: no cover - the accelerator model is optional in a partial checkout
+        accel_cli = None
+    if accel_cli is not None:
+        p = sub.add_parser("accel", help="latency and energy of a model on an accelerator")
+        accel_cli.add_arguments(p)
+        p.set_defaults(run=accel_cli.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except CnnlibError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # a bug, not bad input: one line, and the traceback on request
+        if os.environ.get("CNNLIB_DEBUG"):
+            raise
+        print(f"internal error: {type(e).__name__}: {e}\n(set CNNLIB_DEBUG=1 to see the traceback)",
+              file=sys.stderr)
+        return 1
