@@ -17,7 +17,7 @@ from torch import nn
 
 from cnnlib.costs import formulas as f
 from cnnlib.costs.report import DEFAULT_COUNTED, KINDS, CostReport, LayerCost
-from cnnlib.costs.rules import TRANSPARENT, rule_for
+from cnnlib.costs.rules import TRANSPARENT, keeps_shape, rule_for
 from cnnlib.errors import (
     BadInputSizeError,
     ChannelMismatchError,
@@ -83,9 +83,13 @@ class _Walker:
         self.stack: list[tuple[str, nn.Module, tuple[int, ...]]] = []
         self.seen: set[int] = set()
         self.handles = []
+        self.patched: list[nn.Module] = []
         for name, m in model.named_modules():
             if isinstance(m, TRANSPARENT):
                 continue
+            if keeps_shape(m) and "forward" not in m.__dict__:
+                m.forward = _first_input  # its output shape is its input's: skip the slow meta op
+                self.patched.append(m)
             rule = rule_for(m)
             if rule is None and (list(m.children()) or not list(m.parameters(recurse=False))):
                 continue  # containers, and parameter-free layers we have no rule for
@@ -95,6 +99,8 @@ class _Walker:
     def remove(self) -> None:
         for h in self.handles:
             h.remove()
+        for m in self.patched:
+            del m.forward
 
     def _pre(self, name: str):
         def hook(m: nn.Module, inputs: tuple) -> None:
@@ -133,6 +139,10 @@ class _Walker:
                 **fields,
             ))
         return hook
+
+
+def _first_input(x: torch.Tensor, *rest: Any, **kwargs: Any) -> torch.Tensor:
+    return x
 
 
 def _describe(m: nn.Module) -> str:

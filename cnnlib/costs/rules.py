@@ -19,20 +19,34 @@ from cnnlib.costs import formulas as f
 
 Rule = Callable[[nn.Module, tuple[Any, ...], Any], dict[str, Any]]
 _RULES: dict[type, Rule] = {}
+_SAME_SHAPE: set[type] = set()
 
 #: Modules that do no work of their own and get no row.
 TRANSPARENT: tuple[type, ...] = (nn.Dropout, nn.Dropout2d, nn.Identity, nn.Flatten)
 
 
-def cost_rule(*types: type) -> Callable[[Rule], Rule]:
-    """Register ``rule`` as the way to count layers of the given module types."""
+def cost_rule(*types: type, same_shape: bool = False) -> Callable[[Rule], Rule]:
+    """Register ``rule`` as the way to count layers of the given module types.
+
+    ``same_shape=True`` says the layer's output has the shape of its first input (activations,
+    normalisation, element-wise add and gate). The collector then skips running such layers on
+    the meta device, where PyTorch's element-wise shape functions are slow Python code
+    (30-250 us a call): their shape is known without them.
+    """
 
     def register(rule: Rule) -> Rule:
         for t in types:
             _RULES[t] = rule
+            if same_shape:
+                _SAME_SHAPE.add(t)
         return rule
 
     return register
+
+
+def keeps_shape(module: nn.Module) -> bool:
+    """True when ``module``'s output has the shape of its first input (see :func:`cost_rule`)."""
+    return type(module) in _SAME_SHAPE  # exact type: a subclass may change the shape
 
 
 def rule_for(module: nn.Module) -> Rule | None:
@@ -94,12 +108,12 @@ def linear_rule(m: nn.Linear, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
                 connections=macs + N * biases)
 
 
-@cost_rule(nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)
+@cost_rule(nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm, same_shape=True)
 def norm_rule(m: nn.Module, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
     return dict(kind="norm", ops=f.norm_macs(y.numel()))
 
 
-@cost_rule(nn.LocalResponseNorm)
+@cost_rule(nn.LocalResponseNorm, same_shape=True)
 def lrn_rule(m: nn.LocalResponseNorm, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
     return dict(kind="norm", ops=f.lrn_macs(y.numel(), m.size))
 
@@ -124,6 +138,6 @@ def adaptive_pool_rule(m: nn.Module, inputs: tuple, y: torch.Tensor) -> dict[str
 
 
 @cost_rule(nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Tanh, nn.Hardswish, nn.Hardsigmoid, nn.SiLU,
-           nn.GELU, nn.Softmax, nn.LeakyReLU)
+           nn.GELU, nn.Softmax, nn.LeakyReLU, same_shape=True)
 def activation_rule(m: nn.Module, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
     return dict(kind="act", ops=y.numel())

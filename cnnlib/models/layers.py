@@ -52,7 +52,7 @@ class ChannelShuffle(nn.Module):
         return f"groups={self.groups}"
 
 
-@cost_rule(Add, Mul)
+@cost_rule(Add, Mul, same_shape=True)
 def _eltwise_rule(m: nn.Module, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
     return dict(kind="eltwise", ops=f.eltwise_ops(y.numel()))
 

@@ -1,0 +1,108 @@
+"""Benchmark: count the whole zoo on the meta device, and compare with counting on real tensors.
+
+Prints, per model, the seconds `cnnlib.count_costs` takes (meta device, no weights) and the
+seconds `torch.utils.flop_counter.FlopCounterMode` takes on the same model built with real
+weights on the CPU and run on a real input; then the zoo's total time and the peak memory of the
+meta counting above a bare `import torch`. ptflops and fvcore are timed too when installed.
+
+Targets (issue 2): whole zoo < 1.5 s after import; peak memory within 100 MB of `import torch`;
+each model >= 10x faster than counting with real weights.
+
+    python benchmarks/bench_counting.py [--models alexnet,vgg16] [--no-real]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import time
+
+
+def rss_kb(field: str = "VmRSS") -> int:
+    with open("/proc/self/status") as f:
+        return int(f.read().split(field + ":")[1].split()[0])
+
+
+def reset_peak() -> None:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", help="comma-separated names (default: the whole zoo)")
+    ap.add_argument("--no-real", action="store_true", help="skip the real-weights comparison")
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(2)
+    bare_torch = rss_kb()
+    import cnnlib
+
+    names = args.models.split(",") if args.models else cnnlib.list_models()
+    cnnlib.count_costs("lenet5")  # first call pays for lazy imports inside torch
+    reset_peak()
+    meta_s: dict[str, float] = {}
+    start = time.perf_counter()
+    for name in names:
+        t = time.perf_counter()
+        cnnlib.count_costs(name)
+        meta_s[name] = time.perf_counter() - t
+    zoo_s = time.perf_counter() - start
+    peak_over_torch_mb = (rss_kb("VmHWM") - bare_torch) / 1024
+
+    print(f"{'model':24s} {'input':>10s} {'meta count':>11s} {'real FlopCounterMode':>21s} {'speed-up':>9s}"
+          + ("  ptflops" if importlib.util.find_spec("ptflops") else "")
+          + ("  fvcore" if importlib.util.find_spec("fvcore") else ""))
+    slowest_ratio = None
+    if not args.no_real:  # the first real forward pays for lazy initialisation inside torch
+        from torch.utils.flop_counter import FlopCounterMode
+
+        with FlopCounterMode(display=False), torch.no_grad():
+            cnnlib.create_model("lenet5")(torch.zeros(1, 1, 32, 32))
+    for name in names:
+        info = cnnlib.model_info(name)
+        line = f"{name:24s} {'x'.join(map(str, info.input_size)):>10s} {meta_s[name] * 1e3:9.1f}ms"
+        if not args.no_real:
+            t = time.perf_counter()
+            model = cnnlib.create_model(name).eval()
+            with FlopCounterMode(display=False), torch.no_grad():
+                model(torch.zeros(1, *info.input_size))
+            real = time.perf_counter() - t
+            ratio = real / meta_s[name]
+            slowest_ratio = ratio if slowest_ratio is None else min(slowest_ratio, ratio)
+            line += f" {real * 1e3:19.1f}ms {ratio:8.0f}x"
+            line += _other_counters(model, info.input_size)
+            del model
+            gc.collect()
+        print(line)
+    print()
+    print(f"whole zoo ({len(names)} models) counted on meta: {zoo_s:.3f} s   (target < 1.5 s)")
+    print(f"peak memory above a bare `import torch`: {peak_over_torch_mb:.0f} MB   (target < 100 MB)")
+    if slowest_ratio is not None:
+        print(f"smallest speed-up over real-weights counting: {slowest_ratio:.0f}x   (target >= 10x)")
+
+
+def _other_counters(model, input_size) -> str:
+    import torch
+
+    out = ""
+    if importlib.util.find_spec("ptflops"):
+        from ptflops import get_model_complexity_info
+
+        t = time.perf_counter()
+        get_model_complexity_info(model, tuple(input_size), print_per_layer_stat=False, as_strings=False)
+        out += f" {(time.perf_counter() - t) * 1e3:7.0f}ms"
+    if importlib.util.find_spec("fvcore"):
+        from fvcore.nn import FlopCountAnalysis
+
+        t = time.perf_counter()
+        FlopCountAnalysis(model, torch.zeros(1, *input_size)).total()
+        out += f" {(time.perf_counter() - t) * 1e3:7.0f}ms"
+    return out
+
+
+if __name__ == "__main__":
+    main()
