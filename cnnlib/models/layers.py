@@ -7,6 +7,7 @@ cost memory traffic even though they do no MACs.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import torch
@@ -81,7 +82,7 @@ class ConvBNAct(nn.Sequential):
         ]
         if act is not None:
             layers.append(("act", act(inplace=True) if _takes_inplace(act) else act()))
-        super().__init__(dict(layers))
+        super().__init__(OrderedDict(layers))
 
 
 def _takes_inplace(act: ActLayer) -> bool:
