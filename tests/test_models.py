@@ -21,6 +21,7 @@ SMALL_INPUT: dict[str, tuple[int, int, int]] = {
     "vgg16": (3, 224, 224),
     "vgg19": (3, 224, 224),
     "lenet5": (1, 32, 32),
+    "inception_v3": (3, 75, 75),  # two stride-2 grid reductions without padding need 75x75
 }
 DEFAULT_SMALL = (3, 64, 64)
 
