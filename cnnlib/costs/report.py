@@ -114,6 +114,11 @@ class CostReport:
         return self._sum("macs", FC_KINDS)
 
     @property
+    def eltwise_ops(self) -> int:
+        """Operations of element-wise layers (residual adds, SE scales): one per output value."""
+        return self._sum("ops", {"eltwise"})
+
+    @property
     def connections(self) -> int:
         """LeCun's "connections": every input edge of every unit, biases included."""
         return self._sum("connections")
