@@ -63,6 +63,10 @@ STRUCTURE_NOTES: dict[tuple[str, str], str] = {
                                             "the inception modules' parallel branches hold 57 in all",
     ("# of CONV Layers", "ResNet-50"): "49 CONV layers lie on the main path; the four 1x1 projection "
                                        "shortcuts make 53",
+    ("# of Channels", "GoogLeNet (v1)"): "1024 channels enter the FC layer; the widest CONV input is 832 "
+                                         "(modules 5a and 5b)",
+    ("# of Filters", "GoogLeNet (v1)"): "the slide leaves out the 1x1 reduce layers before the 5x5 "
+                                        "filters, which have as few as 16 filters (3a, 4a)",
 }
 
 #: Why a structure row is not counted at all.
@@ -135,19 +139,23 @@ def summary_table() -> dict[str, list[Cell]]:
 def format_summary_table(table: dict[str, list[Cell]] | None = None) -> str:
     """The table as text: ``lecture / counted`` per cell, a mark where they differ, then notes."""
     table = table or summary_table()
-    notes: list[str] = []
+    notes: dict[str, int] = {}  # note text -> its number; a note shared by cells is printed once
+    lines: list[str] = []
     rows = []
     for row, cells in table.items():
         out = [row]
         for col, cell in zip(MODELS, cells, strict=True):
             text = cell.lecture if not cell.counted else f"{cell.lecture} / {cell.counted}"
             if cell.note:
-                notes.append(f"[{len(notes) + 1}] {col}, {row}: {cell.note}")
-                text += f" [{len(notes)}]"
+                if cell.note not in notes:
+                    notes[cell.note] = len(notes) + 1
+                    where = row if row in NOT_COUNTED else f"{col}, {row}"
+                    lines.append(f"[{notes[cell.note]}] {where}: {cell.note}")
+                text += f" [{notes[cell.note]}]"
             if cell.matches is False:
                 text += " !"
             out.append(text)
         rows.append(out)
     body = render(("lecture / counted", *MODELS), rows, align="l" * (len(MODELS) + 1))
     return (body + "\n\n! the count differs from the slide (the note says why)\n\n"
-            + "\n".join(notes))
+            + "\n".join(lines))
