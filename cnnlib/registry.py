@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnlib._speed import initialisers_skip_meta
 from cnnlib.errors import BadModelArgumentError, UnknownModelError
 from cnnlib.published import Published
 
@@ -97,6 +98,9 @@ def create_model(name: str, *, device: str | torch.device | None = None,
     try:
         if device is None:
             return info.build(**kwargs)
+        if torch.device(device).type == "meta":
+            with torch.device(device), initialisers_skip_meta():
+                return info.build(**kwargs)
         with torch.device(device):
             return info.build(**kwargs)
     except (ValueError, TypeError) as e:  # a builder rejecting an argument's value

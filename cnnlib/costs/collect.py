@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnlib._speed import gc_paused
 from cnnlib.costs import formulas as f
 from cnnlib.costs.report import DEFAULT_COUNTED, KINDS, CostReport, LayerCost
 from cnnlib.costs.rules import TRANSPARENT, keeps_shape, rule_for
@@ -39,6 +40,12 @@ def count_costs(model: str | nn.Module, input_size: Iterable[int] | None = None,
     ``(1, 3, 224, 224)`` for a module. ``count`` names the layer kinds whose operations
     ``report.macs`` includes: conv and FC by default, ``"all"`` for every kind.
     """
+    with gc_paused():
+        return _count_costs(model, input_size, count, model_kwargs)
+
+
+def _count_costs(model: str | nn.Module, input_size: Iterable[int] | None,
+                 count: Iterable[str] | str, model_kwargs: dict[str, Any]) -> CostReport:
     counted = frozenset(KINDS) if count == "all" else frozenset(count)
     unknown = counted - set(KINDS)
     if unknown:
