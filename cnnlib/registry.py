@@ -8,6 +8,7 @@ the paper counts at, and the figures the paper (and the lecture) publish for it.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,10 +76,15 @@ def _ensure_loaded() -> None:
     import cnnlib.models  # noqa: F401  (importing the package registers every model)
 
 
+def _natural(name: str) -> list[int | str]:
+    """``resnet18`` before ``resnet101``: digit runs compare as numbers."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
 def list_models() -> list[str]:
-    """Names of all registered models, sorted."""
+    """Names of all registered models, in natural order (resnet18, resnet34, ..., resnet152)."""
     _ensure_loaded()
-    return sorted(_REGISTRY)
+    return sorted(_REGISTRY, key=_natural)
 
 
 def model_info(name: str) -> ModelInfo:
