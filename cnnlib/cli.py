@@ -100,14 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(run=_cmd_zoo)
 
-    try:
-        from cnnlib.accel import cli as accel_cli
-    except ImportError:  # pragma: no cover - the accelerator model is optional in a partial checkout
-        accel_cli = None
-    if accel_cli is not None:
-        p = sub.add_parser("accel", help="latency and energy of a model on an accelerator")
-        accel_cli.add_arguments(p)
-        p.set_defaults(run=accel_cli.run)
+    from cnnlib.accel import cli as accel_cli
+
+    p = sub.add_parser("accel", help="latency, utilisation and energy of a model on an accelerator")
+    accel_cli.add_arguments(p)
+    p.set_defaults(run=accel_cli.run)
     return parser
 
 

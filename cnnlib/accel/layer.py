@@ -1,0 +1,268 @@
+"""A layer as the accelerator sees it: the lecture's shape letters and nothing else.
+
+====  =========================================  ====  ==================================
+N     batch size                                  R, S  filter height, width
+C     input channels                              P, Q  output height, width
+M     output channels (filters)                   H, W  input height, width
+G     groups (G = C: depth-wise)                  U     stride (``stride``), per axis
+====  =========================================  ====  ==================================
+
+A layer is described either by its output size (``P``, ``Q``; the input size is derived) or by
+its input size (``H``, ``W``; the output size is derived), so that
+
+>>> Layer(C=3, M=96, R=11, S=11, P=55, Q=55, stride=4).H      # AlexNet conv1
+227
+
+An FC layer is a convolution whose filter covers its whole input: ``R = S = P = Q = 1`` with
+``C`` inputs and ``M`` outputs (``Layer(C=4096, M=1000)``). A grouped convolution splits the
+``C`` channels and ``M`` filters into ``G`` independent groups of ``C/G`` and ``M/G``; a
+depth-wise one has ``G = C``, one input channel per filter.
+
+What each kind costs on the hardware (the rest of :mod:`cnnlib.accel` follows this table):
+
+=========================  ==============================================================
+conv, gconv, dwconv, fc    MACs on the PE array, and the memory traffic that feeds it
+rbf                        LeNet's RBF output units, (x - w)^2 summed: an FC layer's MACs
+pool, eltwise, other       memory only: read the input(s) once, write the output once;
+                           the compares or adds happen in a small unit beside the buffer
+act, norm                  fused: applied to the previous layer's outputs on their way out
+                           of the array (a batch norm folds into the conv's weights at
+                           inference), so no traffic and no cycles of their own
+=========================  ==============================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cnnlib.accel.errors import BadLayerError, check_positive_int
+from cnnlib.costs.report import KINDS
+
+if TYPE_CHECKING:
+    from cnnlib.costs.report import CostReport, LayerCost
+
+#: Kinds whose MACs run on the PE array.
+ARRAY_KINDS = frozenset({"conv", "gconv", "dwconv", "fc", "rbf"})
+#: Kinds that move data but do no MACs.
+MEMORY_KINDS = frozenset({"pool", "eltwise", "other"})
+#: Kinds applied on the fly to the previous layer's outputs.
+FUSED_KINDS = frozenset({"act", "norm"})
+
+
+def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not (isinstance(pair, tuple) and len(pair) == 2):
+        raise BadLayerError(f"Layer: {name} must be an integer or a pair (height, width), got {value!r}")
+    return pair
+
+
+@dataclass(frozen=True, kw_only=True)
+class Layer:
+    """One layer in the lecture's letters. Give ``P, Q`` or ``H, W``; the other pair is derived.
+
+    ``M`` defaults to ``C`` (the channel-preserving layers: pooling, depth-wise), ``S`` to
+    ``R``, and with neither size given the layer is an FC layer (``P = Q = 1``).
+    ``input_words`` overrides ``N*C*H*W`` for a layer that reads several tensors (an
+    element-wise add reads two).
+    """
+
+    C: int
+    M: int | None = None
+    R: int = 1
+    S: int | None = None
+    P: int | None = None
+    Q: int | None = None
+    H: int | None = None
+    W: int | None = None
+    N: int = 1
+    G: int = 1
+    stride: int | tuple[int, int] = 1
+    padding: int | tuple[int, int] = 0
+    kind: str | None = None
+    name: str = ""
+    input_words: int | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # the dataclass is frozen; these fill in derived fields once
+        owner = f"Layer {self.name!r}" if self.name else "Layer"
+        if self.M is None:
+            set_(self, "M", self.C)
+        if self.S is None:
+            set_(self, "S", self.R)
+        sh, sw = _pair(self.stride, "stride")
+        ph, pw = _pair(self.padding, "padding")
+        check_positive_int(owner, BadLayerError, N=self.N, C=self.C, M=self.M, G=self.G,
+                           R=self.R, S=self.S, stride_height=sh, stride_width=sw)
+        for name, p in (("padding height", ph), ("padding width", pw)):
+            if not isinstance(p, int) or isinstance(p, bool) or p < 0:
+                raise BadLayerError(f"{owner}: {name} must be a non-negative integer, got {p!r}")
+        set_(self, "stride", (sh, sw))
+        set_(self, "padding", (ph, pw))
+
+        # Square by default: one of P or H given fixes the other axis too.
+        if self.Q is None and self.W is None:
+            set_(self, "Q", self.P)
+            set_(self, "W", self.H)
+        if self.P is None and self.H is None:
+            set_(self, "P", 1)
+        if self.Q is None and self.W is None:
+            set_(self, "Q", 1)
+        self._derive(owner, "P", "H", self.R, sh, ph)
+        self._derive(owner, "Q", "W", self.S, sw, pw)
+
+        if self.kind is None:
+            set_(self, "kind", self._default_kind())
+        if self.kind not in KINDS:
+            raise BadLayerError(f"{owner}: kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.kind in ARRAY_KINDS:
+            self._check_groups(owner)
+        if self.input_words is not None:
+            check_positive_int(owner, BadLayerError, input_words=self.input_words)
+
+    def _derive(self, owner: str, out: str, inp: str, R: int, U: int, pad: int) -> None:
+        """Fill in the output size from the input size, or the other way round."""
+        P, H = getattr(self, out), getattr(self, inp)
+        if P is not None:
+            check_positive_int(owner, BadLayerError, **{out: P})
+        if H is not None:
+            check_positive_int(owner, BadLayerError, **{inp: H})
+        if H is None:
+            # The smallest input that gives P outputs: the last window starts at (P-1)U.
+            H = (P - 1) * U + R - 2 * pad
+            if H < 1:
+                raise BadLayerError(f"{owner}: padding {pad} is too large for {out}={P}, "
+                                    f"{'R' if out == 'P' else 'S'}={R}: the input size {inp} would be {H}")
+            object.__setattr__(self, inp, H)
+        elif P is None:
+            P = (H + 2 * pad - R) // U + 1
+            if P < 1:
+                raise BadLayerError(f"{owner}: the input {inp}={H} (padding {pad}) is smaller than "
+                                    f"the filter {'R' if out == 'P' else 'S'}={R}")
+            object.__setattr__(self, out, P)
+
+    def _default_kind(self) -> str:
+        if self.G > 1 and self.G == self.C:
+            return "dwconv"
+        if self.G > 1:
+            return "gconv"
+        if (self.P, self.Q) == (1, 1) and (self.H, self.W) == (self.R, self.S) and self.padding == (0, 0):
+            return "fc"
+        return "conv"
+
+    def _check_groups(self, owner: str) -> None:
+        C, M, G = self.C, self.M, self.G
+        if G > C or C % G or M % G:
+            divisors = [g for g in range(1, min(C, M) + 1) if C % g == 0 and M % g == 0]
+            shown = ", ".join(map(str, divisors[:12])) + (", ..." if len(divisors) > 12 else "")
+            raise BadLayerError(
+                f"{owner} cannot map: G={G} groups must divide both C={C} channels and M={M} "
+                f"filters (so G <= C); allowed G: {shown}"
+            )
+
+    # -- what the layer costs, in the lecture's formulas ------------------------------------
+    @property
+    def on_array(self) -> bool:
+        """Does this layer's work run as MACs on the PE array?"""
+        return self.kind in ARRAY_KINDS
+
+    @property
+    def fused(self) -> bool:
+        return self.kind in FUSED_KINDS
+
+    @property
+    def macs(self) -> int:
+        """``N * M * (C/G) * R * S * P * Q``: one R x S x C/G dot product per output value."""
+        if not self.on_array:
+            return 0
+        return self.N * self.M * (self.C // self.G) * self.R * self.S * self.P * self.Q
+
+    @property
+    def weights(self) -> int:
+        """Filter weights, ``M * (C/G) * R * S``, read by the array (0 for other kinds)."""
+        return self.M * (self.C // self.G) * self.R * self.S if self.on_array else 0
+
+    @property
+    def inputs(self) -> int:
+        """Input activations the layer reads (padding zeros are made, not read); 0 if fused."""
+        if self.fused:
+            return 0
+        return self.input_words if self.input_words is not None else self.N * self.C * self.H * self.W
+
+    @property
+    def outputs(self) -> int:
+        """Output activations the layer writes, ``N * M * P * Q`` (0 if fused)."""
+        return 0 if self.fused else self.N * self.M * self.P * self.Q
+
+    def gemm(self) -> tuple[int, int, int]:
+        """One group's convolution as a matrix product (im2col), the way SCALE-Sim maps it.
+
+        Returns ``(window, filters, pixels)``: ``R*S*C/G`` rows of the reduction (the
+        filter "window"), ``M/G`` filters and ``N*P*Q`` output pixels. The G groups are G
+        independent products of this size.
+        """
+        return self.R * self.S * (self.C // self.G), self.M // self.G, self.N * self.P * self.Q
+
+    def describe(self) -> str:
+        """The filter in the lecture's letters: ``11x11x3 -> 96 /4``, ``3x3 dw x32``."""
+        U = self.stride[0] if self.stride[0] == self.stride[1] else f"{self.stride[0]}x{self.stride[1]}"
+        step = f" /{U}" if U != 1 else ""
+        if self.kind == "dwconv":
+            return f"{self.R}x{self.S} dw x{self.C}{step}"
+        if self.on_array:
+            per_group = f"/{self.G}" if self.G > 1 else ""
+            return f"{self.R}x{self.S}x{self.C}{per_group} -> {self.M}{step}"
+        if self.kind == "pool":
+            return f"{self.R}x{self.S} pool{step}"
+        return ""
+
+    # -- from the cost report -----------------------------------------------------------------
+    @classmethod
+    def from_row(cls, row: LayerCost) -> Layer:
+        """The layer of one cost-report row (:class:`cnnlib.LayerCost`).
+
+        Sizes come from the shapes the collector saw, so PyTorch's output-size rule (padding,
+        ``ceil_mode``) is kept as it is. A layer that is not dense (LeNet-5's C3, whose filters
+        skip some channels) becomes the dense convolution the array would run, with zero
+        weights where the connections are missing.
+        """
+        kind = row.kind
+        if kind in ("conv", "gconv", "dwconv") or (kind == "fc" and len(row.input_shape) == 4):
+            N, C, H, W = row.input_shape
+            _, M, P, Q = row.output_shape
+            return cls(name=row.name, kind=kind, N=N, C=C, M=M, G=row.G or 1, R=row.R, S=row.S,
+                       H=H, W=W, P=P, Q=Q, stride=row.stride or 1, padding=row.padding or 0)
+        if kind in ("fc", "rbf"):  # nn.Linear (or an RBF layer) on (N, ..., C) features
+            C, M = row.C, row.M
+            N = max(1, row.activations_in // C)
+            return cls(name=row.name, kind=kind, N=N, C=C, M=M)
+        N, C, H, W = _nchw(row.input_shape)
+        _, M, P, Q = _nchw(row.output_shape)
+        if kind == "pool":
+            return cls(name=row.name, kind=kind, N=N, C=C, M=M, R=row.R, S=row.S, H=H, W=W, P=P,
+                       Q=Q, stride=row.stride or 1, padding=row.padding or 0)
+        # eltwise, other, act, norm: the output's shape; the words read come from the report
+        # (an add reads two tensors, a squeeze-and-excitation scale a map and a vector).
+        return cls(name=row.name, kind=kind, N=N, C=M, M=M, H=P, W=Q, P=P, Q=Q,
+                   input_words=row.activations_in or None)
+
+
+def _nchw(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """Read a shape as (N, C, H, W): ``(N, F)`` is F channels of 1 x 1."""
+    if len(shape) == 4:
+        return shape  # type: ignore[return-value]
+    if len(shape) == 2:
+        return shape[0], shape[1], 1, 1
+    if len(shape) == 3:
+        return shape[0], shape[1], shape[2], 1
+    numel = 1
+    for d in shape:
+        numel *= d
+    return 1, max(1, numel), 1, 1
+
+
+def layers_of(report: CostReport | Iterable[LayerCost]) -> tuple[Layer, ...]:
+    """One :class:`Layer` per row of a cost report, in order."""
+    rows = report.layers if hasattr(report, "layers") else report
+    return tuple(Layer.from_row(r) for r in rows)
