@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# SCALE-Sim v2, the reference for cnnlib.accel's systolic model, in an environment of its own
+# (it pins its own numpy and pandas); only the slow reference test runs it, never cnnlib.
+SCALESIM_VENV := .venv-scalesim
+SCALESIM      := $(SCALESIM_VENV)/.installed
 
 .PHONY: book test test-fast lint bench clean
 
@@ -12,13 +16,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[book,test]'
 	touch $(STAMP)
 
+$(SCALESIM):
+	test -x $(SCALESIM_VENV)/bin/python || $(PYTHON) -m venv $(SCALESIM_VENV)
+	$(SCALESIM_VENV)/bin/python -m pip install --quiet scalesim==2.0.2
+	touch $(SCALESIM)
+
 ## book: build the HTML book into _build/html (executes every chapter)
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 ## test: every test, the notebooks included; "no tests collected" (exit 5) fails
-test: $(STAMP)
-	$(BIN)/python -m pytest; rc=$$?; \
+test: $(STAMP) $(SCALESIM)
+	SCALESIM_PYTHON=$(CURDIR)/$(SCALESIM_VENV)/bin/python $(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 ## test-fast: the library tests without notebooks and slow tests
