@@ -23,6 +23,8 @@ def test_book_builds_without_warnings(tmp_path):
     assert "resnet50" in zoo and "3.86G / 3.86G" in zoo
     intro = (html / "intro.html").read_text()
     assert "724M" in intro
+    accel_page = (html / "chapters" / "macs-are-not-latency.html").read_text()
+    assert "72%" in accel_page and "<img" in accel_page  # the MobileNet result, and its plot
     for page in html.rglob("*.html"):
         text = page.read_text(errors="replace")
         assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, page
