@@ -6,7 +6,10 @@ weights on the CPU and run on a real input; then the zoo's total time and the pe
 meta counting above a bare `import torch`. ptflops and fvcore are timed too when installed.
 
 Targets (issue 2): whole zoo < 1.5 s after import; peak memory within 100 MB of `import torch`;
-each model >= 10x faster than counting with real weights.
+each model >= 10x faster than counting with real weights. The "of it, build" column is the time
+spent constructing the nn.Module tree, which counting with real weights must do too: where it
+exceeds a tenth of the real count (small mobile networks), 10x cannot be reached by counting
+faster, only by building modules faster.
 
     python benchmarks/bench_counting.py [--models alexnet,vgg16] [--no-real]
 """
@@ -52,11 +55,23 @@ def main() -> None:
         meta_s[name] = time.perf_counter() - t
     zoo_s = time.perf_counter() - start
     peak_over_torch_mb = (rss_kb("VmHWM") - bare_torch) / 1024
+    # Of a count, how much is building the nn.Module tree (which counting with real weights
+    # has to do too, and then allocate and initialise the weights)?
+    from cnnlib._speed import gc_paused
 
-    print(f"{'model':24s} {'input':>10s} {'meta count':>11s} {'real FlopCounterMode':>21s} {'speed-up':>9s}"
+    build_s: dict[str, float] = {}
+    for name in names:
+        with gc_paused():  # as count_costs builds
+            t = time.perf_counter()
+            cnnlib.create_model(name, device="meta")
+            build_s[name] = time.perf_counter() - t
+
+    print(f"{'model':24s} {'input':>10s} {'meta count':>11s} {'of it, build':>13s}"
+          f" {'real FlopCounterMode':>21s} {'speed-up':>9s}"
           + ("  ptflops" if importlib.util.find_spec("ptflops") else "")
           + ("  fvcore" if importlib.util.find_spec("fvcore") else ""))
     slowest_ratio = None
+    met = 0
     if not args.no_real:  # the first real forward pays for lazy initialisation inside torch
         from torch.utils.flop_counter import FlopCounterMode
 
@@ -64,7 +79,8 @@ def main() -> None:
             cnnlib.create_model("lenet5")(torch.zeros(1, 1, 32, 32))
     for name in names:
         info = cnnlib.model_info(name)
-        line = f"{name:24s} {'x'.join(map(str, info.input_size)):>10s} {meta_s[name] * 1e3:9.1f}ms"
+        line = (f"{name:24s} {'x'.join(map(str, info.input_size)):>10s} {meta_s[name] * 1e3:9.1f}ms"
+                f" {build_s[name] * 1e3:11.1f}ms")
         if not args.no_real:
             t = time.perf_counter()
             model = cnnlib.create_model(name).eval()
@@ -73,7 +89,8 @@ def main() -> None:
             real = time.perf_counter() - t
             ratio = real / meta_s[name]
             slowest_ratio = ratio if slowest_ratio is None else min(slowest_ratio, ratio)
-            line += f" {real * 1e3:19.1f}ms {ratio:8.0f}x"
+            met += ratio >= 10
+            line += f" {real * 1e3:19.1f}ms {ratio:8.0f}x{'' if ratio >= 10 else '  (< 10x)'}"
             line += _other_counters(model, info.input_size)
             del model
             gc.collect()
@@ -82,7 +99,8 @@ def main() -> None:
     print(f"whole zoo ({len(names)} models) counted on meta: {zoo_s:.3f} s   (target < 1.5 s)")
     print(f"peak memory above a bare `import torch`: {peak_over_torch_mb:.0f} MB   (target < 100 MB)")
     if slowest_ratio is not None:
-        print(f"smallest speed-up over real-weights counting: {slowest_ratio:.0f}x   (target >= 10x)")
+        print(f"models counted at least 10x faster than with real weights: {met} of {len(names)}"
+              f"; smallest speed-up {slowest_ratio:.0f}x   (target >= 10x for each)")
 
 
 def _other_counters(model, input_size) -> str:

@@ -19,6 +19,7 @@ from cnnlib._speed import gc_paused
 from cnnlib.costs import formulas as f
 from cnnlib.costs.report import DEFAULT_COUNTED, KINDS, CostReport, LayerCost
 from cnnlib.costs.rules import TRANSPARENT, keeps_shape, rule_for
+from cnnlib.costs.shapes import shape_forward
 from cnnlib.errors import (
     BadInputSizeError,
     ChannelMismatchError,
@@ -82,70 +83,98 @@ def _fmt(shape: Iterable[int]) -> str:
 
 
 class _Walker:
-    """Forward hooks that record rows and catch a collapsing feature map where it happens."""
+    """Records one row per layer call and catches a collapsing feature map where it happens.
+
+    It uses two global module hooks (``register_module_forward_pre_hook`` and
+    ``register_module_forward_hook``) for the duration of one forward pass instead of two hooks
+    per layer: registering a hook handle costs more than counting the layer. The hooks ignore
+    modules that are not the model's. One pass over the model's modules also puts them in eval
+    mode (remembering which were training) and sets up the shape-preserving shortcut.
+    """
 
     def __init__(self, model: nn.Module, counted: frozenset[str]):
         self.counted = counted
         self.rows: list[LayerCost] = []
         self.stack: list[tuple[str, nn.Module, tuple[int, ...]]] = []
         self.seen: set[int] = set()
-        self.handles = []
+        self.layers: dict[int, tuple[str, Any]] = {}   # id(module) -> (name, rule)
         self.patched: list[nn.Module] = []
+        self.training: list[nn.Module] = []
+        self.params = 0
+        counted_params: set[int] = set()   # a parameter shared by two layers counts once
+        self.on_meta = True
         for name, m in model.named_modules():
+            if m.training:
+                self.training.append(m)
+                object.__setattr__(m, "training", False)   # eval(), without its recursion
+            own = [p for p in m._parameters.values() if p is not None]
+            self.params += sum(p.numel() for p in own if id(p) not in counted_params)
+            counted_params.update(id(p) for p in own)
+            self.on_meta = self.on_meta and all(
+                t.is_meta for t in [*own, *(b for b in m._buffers.values() if b is not None)])
             if isinstance(m, TRANSPARENT):
                 continue
-            if keeps_shape(m) and "forward" not in m.__dict__:
-                m.forward = _first_input  # its output shape is its input's: skip the slow meta op
-                self.patched.append(m)
+            if "forward" not in m.__dict__:  # the input is a meta tensor in every case
+                # Skip the slow meta kernels where the output shape is known (see shapes.py).
+                stand_in = _first_input if keeps_shape(m) else shape_forward(m)
+                if stand_in is not None:
+                    m.__dict__["forward"] = stand_in
+                    self.patched.append(m)
             rule = rule_for(m)
-            if rule is None and (list(m.children()) or not list(m.parameters(recurse=False))):
+            if rule is None and (m._modules or not own):
                 continue  # containers, and parameter-free layers we have no rule for
-            self.handles.append(m.register_forward_pre_hook(self._pre(name)))
-            self.handles.append(m.register_forward_hook(self._post(name, rule)))
+            self.layers[id(m)] = (name, rule)
+        self.handles = [nn.modules.module.register_module_forward_pre_hook(self._pre),
+                        nn.modules.module.register_module_forward_hook(self._post)]
 
     def remove(self) -> None:
         for h in self.handles:
             h.remove()
         for m in self.patched:
-            del m.forward
+            del m.__dict__["forward"]
+        for m in self.training:
+            object.__setattr__(m, "training", True)
 
-    def _pre(self, name: str):
-        def hook(m: nn.Module, inputs: tuple) -> None:
-            x = inputs[0] if inputs else None
-            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else ()
-            self.stack.append((name, m, shape))
-            _check_fits(name, m, shape)
-        return hook
+    def _pre(self, m: nn.Module, inputs: tuple) -> None:
+        entry = self.layers.get(id(m))
+        if entry is None:
+            return
+        x = inputs[0] if inputs else None
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else ()
+        self.stack.append((entry[0], m, shape))
+        _check_fits(entry[0], m, shape)
 
-    def _post(self, name: str, rule):
-        def hook(m: nn.Module, inputs: tuple, y: Any) -> None:
-            self.stack.pop()
-            out = y[0] if isinstance(y, tuple) else y
-            if isinstance(out, torch.Tensor) and out.dim() >= 3 and 0 in out.shape[2:]:
-                raise InputTooSmallError(
-                    f"the feature map collapses at layer {name!r} ({_describe(m)}): "
-                    f"its input {_fmt(inputs[0].shape[1:])} gives an empty output {_fmt(out.shape[1:])}"
-                )
-            fields = rule(m, inputs, out) if rule else {"kind": "other", "ops": 0}
-            first_call = id(m) not in self.seen
-            self.seen.add(id(m))
-            own = sum(p.numel() for p in m.parameters(recurse=False)) if first_call else 0
-            if not first_call:
-                fields = {**fields, "weights": 0, "biases": 0}
-            ops = fields.get("ops", 0)
-            kind = fields["kind"]
-            self.rows.append(LayerCost(
-                name=name, module=type(m).__name__,
-                input_shape=tuple(inputs[0].shape) if inputs else (),
-                output_shape=tuple(out.shape) if isinstance(out, torch.Tensor) else (),
-                params=own,
-                macs=ops if kind in self.counted else 0,
-                connections=fields.pop("connections", 0),
-                activations_in=sum(t.numel() for t in inputs if isinstance(t, torch.Tensor)),
-                activations_out=out.numel() if isinstance(out, torch.Tensor) else 0,
-                **fields,
-            ))
-        return hook
+    def _post(self, m: nn.Module, inputs: tuple, y: Any) -> None:
+        entry = self.layers.get(id(m))
+        if entry is None:
+            return
+        name, rule = entry
+        self.stack.pop()
+        out = y[0] if isinstance(y, tuple) else y
+        if isinstance(out, torch.Tensor) and out.dim() >= 3 and 0 in out.shape[2:]:
+            raise InputTooSmallError(
+                f"the feature map collapses at layer {name!r} ({_describe(m)}): "
+                f"its input {_fmt(inputs[0].shape[1:])} gives an empty output {_fmt(out.shape[1:])}"
+            )
+        fields = rule(m, inputs, out) if rule else {"kind": "other", "ops": 0}
+        first_call = id(m) not in self.seen
+        self.seen.add(id(m))
+        own = sum(p.numel() for p in m._parameters.values() if p is not None) if first_call else 0
+        if not first_call:
+            fields = {**fields, "weights": 0, "biases": 0}
+        ops = fields.get("ops", 0)
+        kind = fields["kind"]
+        self.rows.append(LayerCost(
+            name=name, module=type(m).__name__,
+            input_shape=tuple(inputs[0].shape) if inputs else (),
+            output_shape=tuple(out.shape) if isinstance(out, torch.Tensor) else (),
+            params=own,
+            macs=ops if kind in self.counted else 0,
+            connections=fields.pop("connections", 0),
+            activations_in=sum(t.numel() for t in inputs if isinstance(t, torch.Tensor)),
+            activations_out=out.numel() if isinstance(out, torch.Tensor) else 0,
+            **fields,
+        ))
 
 
 def _first_input(x: torch.Tensor, *rest: Any, **kwargs: Any) -> torch.Tensor:
@@ -200,19 +229,15 @@ _SIZE_ERRORS = re.compile(r"too small|greater than|smaller than|size.*(?:negativ
 
 def _collect(module: nn.Module, name: str, size: tuple[int, ...],
              counted: frozenset[str]) -> CostReport:
-    params = dict(module.named_parameters())
-    buffers = dict(module.named_buffers())
-    on_meta = all(t.is_meta for t in [*params.values(), *buffers.values()])
-    was_training = module.training
     walker = _Walker(module, counted)
     x = torch.empty(size, device="meta")
     try:
-        module.eval()
         with torch.no_grad():
-            if on_meta:
+            if walker.on_meta:
                 y = module(x)
-            else:
-                stand_ins = {k: torch.empty_like(v, device="meta") for k, v in {**params, **buffers}.items()}
+            else:  # a real model: meta stand-ins for its weights, which stay where they are
+                tensors = {**dict(module.named_parameters()), **dict(module.named_buffers())}
+                stand_ins = {k: torch.empty_like(v, device="meta") for k, v in tensors.items()}
                 y = torch.func.functional_call(module, stand_ins, (x,))
     except CnnlibError as e:
         raise type(e)(f"{name} at input {_fmt(size[1:])}: {e}") from None
@@ -224,11 +249,8 @@ def _collect(module: nn.Module, name: str, size: tuple[int, ...],
         raise cls(f"{name} at input {_fmt(size[1:])} fails{layer}: {first}") from None
     finally:
         walker.remove()
-        module.train(was_training)
     out = y[0] if isinstance(y, tuple) else y
     return CostReport(
-        model=name, input_size=size, layers=tuple(walker.rows),
-        params=sum(p.numel() for p in module.parameters()), counted_kinds=counted,
-        output_shape=tuple(out.shape) if isinstance(out, torch.Tensor) else (),
+        model=name, input_size=size, layers=tuple(walker.rows), params=walker.params,
+        counted_kinds=counted, output_shape=tuple(out.shape) if isinstance(out, torch.Tensor) else (),
     )
-
