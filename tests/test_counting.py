@@ -137,3 +137,26 @@ def test_report_records_and_table_are_complete():
     assert r.metric("weights + biases") == r.weights + r.biases
     with pytest.raises(AttributeError, match="no metric"):
         r.metric("latency")
+
+
+@pytest.mark.parametrize("layer", [
+    nn.Conv2d(3, 8, 3, stride=2, padding=1),
+    nn.Conv2d(3, 8, (1, 7), padding=(0, 3)),
+    nn.Conv2d(3, 8, 3, padding="same", dilation=2),
+    nn.Conv2d(3, 8, 5, padding="valid", stride=3),
+    nn.Conv2d(4, 8, 3, groups=4, dilation=3),
+    nn.MaxPool2d(3, 2, ceil_mode=True),
+    nn.MaxPool2d(3, 2, padding=1, dilation=2),
+    nn.AvgPool2d(2),
+    nn.AvgPool2d(3, 1, 1, ceil_mode=True),
+    nn.AdaptiveAvgPool2d((1, None)),
+    nn.AdaptiveMaxPool2d(5),
+], ids=repr)
+def test_shape_arithmetic_equals_the_layers_own_forward(layer):
+    from cnnlib.costs.shapes import shape_forward
+
+    layer = layer.to("meta")
+    channels = layer.in_channels if isinstance(layer, nn.Conv2d) else 4
+    for H, W in [(17, 17), (23, 30)]:
+        x = torch.empty(2, channels, H, W, device="meta")
+        assert shape_forward(layer)(x).shape == layer(x).shape
