@@ -41,3 +41,10 @@ def test_code_is_ruff_clean():
         pytest.fail("ruff is not installed: pip install -e '.[test]'")
     out = subprocess.run([ruff, "check", str(ROOT)], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-3000:]
+
+
+def test_readme_python_examples_run():
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})  # noqa: S102
