@@ -58,7 +58,7 @@ def _eltwise_rule(m: nn.Module, inputs: tuple, y: torch.Tensor) -> dict[str, Any
     return dict(kind="eltwise", ops=f.eltwise_ops(y.numel()))
 
 
-@cost_rule(ChannelShuffle)
+@cost_rule(ChannelShuffle, same_shape=True)
 def _shuffle_rule(m: nn.Module, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
     return dict(kind="other", ops=0)
 
