@@ -57,12 +57,13 @@ def rule_for(module: nn.Module) -> Rule | None:
     return None
 
 
-def _pair(v: int | tuple[int, ...]) -> tuple[int, int]:
+def pair(v: int | tuple[int, ...]) -> tuple[int, int]:
+    """A layer's ``int | tuple`` size argument as ``(height, width)``."""
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[-1]))
 
 
 def _stride(v: int | tuple[int, ...]) -> int | tuple[int, int]:
-    a, b = _pair(v)
+    a, b = pair(v)
     return a if a == b else (a, b)
 
 
@@ -79,7 +80,7 @@ def conv2d_rule(m: nn.Conv2d, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
     if isinstance(m.padding, str):  # "same" / "valid"
         padding = (0, 0) if m.padding == "valid" else ((R - 1) // 2, (S - 1) // 2)
     else:
-        padding = _pair(m.padding)
+        padding = pair(m.padding)
     # The lecture's definition: an FC layer is a CONV layer whose filters cover the whole input.
     if (R, S, P, Q, padding) == (H, W, 1, 1, (0, 0)):
         kind = "fc"
@@ -121,10 +122,10 @@ def lrn_rule(m: nn.LocalResponseNorm, inputs: tuple, y: torch.Tensor) -> dict[st
 @cost_rule(nn.MaxPool2d, nn.AvgPool2d)
 def pool_rule(m: nn.Module, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
     N, C, P, Q = y.shape
-    R, S = _pair(m.kernel_size)
+    R, S = pair(m.kernel_size)
     ops = f.pool_ops(N, C, P, Q, R, S)
     return dict(kind="pool", R=R, S=S, C=C, M=C, stride=_stride(m.stride),
-                padding=_pair(m.padding), ops=ops, connections=ops)
+                padding=pair(m.padding), ops=ops, connections=ops)
 
 
 @cost_rule(nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)

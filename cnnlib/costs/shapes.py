@@ -15,12 +15,9 @@ import torch
 from torch import nn
 
 from cnnlib.costs.formulas import conv_output_size
+from cnnlib.costs.rules import pair as _pair
 
 ShapeFn = Callable[[nn.Module, torch.Tensor], tuple[int, ...] | None]
-
-
-def _pair(v: int | tuple[int, ...]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[-1]))
 
 
 def _conv(m: nn.Conv2d, x: torch.Tensor) -> tuple[int, ...] | None:
