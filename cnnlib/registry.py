@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnlib._speed import initialisers_skip_meta
+from cnnlib._speed import building_on_meta
 from cnnlib.errors import BadModelArgumentError, UnknownModelError
 from cnnlib.published import Published
 
@@ -105,7 +105,7 @@ def create_model(name: str, *, device: str | torch.device | None = None,
         if device is None:
             return info.build(**kwargs)
         if torch.device(device).type == "meta":
-            with torch.device(device), initialisers_skip_meta():
+            with building_on_meta():
                 return info.build(**kwargs)
         with torch.device(device):
             return info.build(**kwargs)

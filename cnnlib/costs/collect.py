@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnlib._speed import gc_paused
+from cnnlib._speed import gc_paused, meta_cat_by_shape
 from cnnlib.costs import formulas as f
 from cnnlib.costs.report import DEFAULT_COUNTED, KINDS, CostReport, LayerCost
 from cnnlib.costs.rules import TRANSPARENT, keeps_shape, rule_for
@@ -85,20 +85,21 @@ def _fmt(shape: Iterable[int]) -> str:
 class _Walker:
     """Records one row per layer call and catches a collapsing feature map where it happens.
 
-    It uses two global module hooks (``register_module_forward_pre_hook`` and
-    ``register_module_forward_hook``) for the duration of one forward pass instead of two hooks
-    per layer: registering a hook handle costs more than counting the layer. The hooks ignore
-    modules that are not the model's. One pass over the model's modules also puts them in eval
-    mode (remembering which were training) and sets up the shape-preserving shortcut.
+    For the duration of one forward pass, each layer that gets a row has its ``forward``
+    replaced, on the instance, by a recording wrapper; nothing else changes. This is cheaper
+    than module hooks: a hook handle costs more to register than the layer costs to count, and
+    global hooks send every module call, containers included, down PyTorch's slow call path.
+    The wrapper runs the layer's shape arithmetic instead of its meta kernel where the output
+    shape is known (see :mod:`cnnlib.costs.shapes`). One pass over the model's modules also
+    puts them in eval mode (remembering which were training).
     """
 
     def __init__(self, model: nn.Module, counted: frozenset[str]):
         self.counted = counted
         self.rows: list[LayerCost] = []
         self.stack: list[tuple[str, nn.Module, tuple[int, ...]]] = []
-        self.seen: set[int] = set()
-        self.layers: dict[int, tuple[str, Any]] = {}   # id(module) -> (name, rule)
-        self.patched: list[nn.Module] = []
+        self.unseen: dict[int, int] = {}   # id(layer) -> its parameters, until its first call
+        self.wrapped: list[tuple[nn.Module, Any]] = []   # (layer, its own instance forward)
         self.training: list[nn.Module] = []
         self.params = 0
         counted_params: set[int] = set()   # a parameter shared by two layers counts once
@@ -107,74 +108,80 @@ class _Walker:
             if m.training:
                 self.training.append(m)
                 object.__setattr__(m, "training", False)   # eval(), without its recursion
-            own = [p for p in m._parameters.values() if p is not None]
-            self.params += sum(p.numel() for p in own if id(p) not in counted_params)
-            counted_params.update(id(p) for p in own)
-            self.on_meta = self.on_meta and all(
-                t.is_meta for t in [*own, *(b for b in m._buffers.values() if b is not None)])
+            own = 0
+            for p in m._parameters.values():
+                if p is not None:
+                    own += p.numel()
+                    self.on_meta = self.on_meta and p.is_meta
+                    if id(p) not in counted_params:
+                        counted_params.add(id(p))
+                        self.params += p.numel()
+            for b in m._buffers.values():
+                self.on_meta = self.on_meta and (b is None or b.is_meta)
             if isinstance(m, TRANSPARENT):
                 continue
-            if "forward" not in m.__dict__:  # the input is a meta tensor in every case
-                # Skip the slow meta kernels where the output shape is known (see shapes.py).
-                stand_in = _first_input if keeps_shape(m) else shape_forward(m)
-                if stand_in is not None:
-                    m.__dict__["forward"] = stand_in
-                    self.patched.append(m)
             rule = rule_for(m)
             if rule is None and (m._modules or not own):
                 continue  # containers, and parameter-free layers we have no rule for
-            self.layers[id(m)] = (name, rule)
-        self.handles = [nn.modules.module.register_module_forward_pre_hook(self._pre),
-                        nn.modules.module.register_module_forward_hook(self._post)]
+            if id(m) in self.unseen:
+                continue  # one module under two names is wrapped once
+            self.unseen[id(m)] = own
+            users = m.__dict__.get("forward")   # a forward set on the instance by its user
+            forward = users
+            if forward is None:   # the input is a meta tensor in every case
+                forward = _first_input if keeps_shape(m) else shape_forward(m)
+            if forward is None:
+                forward = type(m).forward.__get__(m)
+            self.wrapped.append((m, users))
+            m.__dict__["forward"] = self._recording(name, m, rule, forward)
 
     def remove(self) -> None:
-        for h in self.handles:
-            h.remove()
-        for m in self.patched:
-            del m.__dict__["forward"]
+        for m, users in self.wrapped:
+            if users is None:
+                del m.__dict__["forward"]
+            else:
+                m.__dict__["forward"] = users
         for m in self.training:
             object.__setattr__(m, "training", True)
 
-    def _pre(self, m: nn.Module, inputs: tuple) -> None:
-        entry = self.layers.get(id(m))
-        if entry is None:
-            return
-        x = inputs[0] if inputs else None
-        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else ()
-        self.stack.append((entry[0], m, shape))
-        _check_fits(entry[0], m, shape)
+    def _recording(self, name: str, m: nn.Module, rule: Any, forward: Any) -> Any:
+        """The wrapper that runs ``m`` and records its row: the hot path of counting."""
+        stack, rows, counted, unseen = self.stack, self.rows, self.counted, self.unseen
+        module = type(m).__name__
+        check = _check_fits if isinstance(m, _CHECKED) else None
+        Tensor = torch.Tensor
 
-    def _post(self, m: nn.Module, inputs: tuple, y: Any) -> None:
-        entry = self.layers.get(id(m))
-        if entry is None:
-            return
-        name, rule = entry
-        self.stack.pop()
-        out = y[0] if isinstance(y, tuple) else y
-        if isinstance(out, torch.Tensor) and out.dim() >= 3 and 0 in out.shape[2:]:
-            raise InputTooSmallError(
-                f"the feature map collapses at layer {name!r} ({_describe(m)}): "
-                f"its input {_fmt(inputs[0].shape[1:])} gives an empty output {_fmt(out.shape[1:])}"
+        def record(*inputs: Any, **kwargs: Any) -> Any:
+            x = inputs[0] if inputs else None
+            shape = tuple(x.shape) if isinstance(x, Tensor) else ()
+            stack.append((name, m, shape))
+            if check is not None:
+                check(name, m, shape)
+            y = forward(*inputs, **kwargs)
+            stack.pop()
+            out = y[0] if type(y) is tuple else y
+            is_tensor = isinstance(out, Tensor)
+            out_shape = tuple(out.shape) if is_tensor else ()
+            if len(out_shape) >= 3 and 0 in out_shape[2:]:
+                raise InputTooSmallError(
+                    f"the feature map collapses at layer {name!r} ({_describe(m)}): "
+                    f"its input {_fmt(shape[1:])} gives an empty output {_fmt(out_shape[1:])}")
+            fields = rule(m, inputs, out) if rule else {"kind": "other", "ops": 0}
+            own = unseen.pop(id(m), None)   # parameters count on a layer's first call only
+            if own is None:
+                own = fields["weights"] = fields["biases"] = 0
+            fields.update(
+                name=name, module=module, input_shape=shape, output_shape=out_shape, params=own,
+                macs=fields.get("ops", 0) if fields["kind"] in counted else 0,
+                connections=fields.get("connections", 0),
+                activations_in=x.numel() if len(inputs) == 1 and shape else
+                sum(t.numel() for t in inputs if isinstance(t, Tensor)),
+                activations_out=out.numel() if is_tensor else 0,
             )
-        fields = rule(m, inputs, out) if rule else {"kind": "other", "ops": 0}
-        first_call = id(m) not in self.seen
-        self.seen.add(id(m))
-        own = sum(p.numel() for p in m._parameters.values() if p is not None) if first_call else 0
-        if not first_call:
-            fields = {**fields, "weights": 0, "biases": 0}
-        ops = fields.get("ops", 0)
-        kind = fields["kind"]
-        self.rows.append(LayerCost(
-            name=name, module=type(m).__name__,
-            input_shape=tuple(inputs[0].shape) if inputs else (),
-            output_shape=tuple(out.shape) if isinstance(out, torch.Tensor) else (),
-            params=own,
-            macs=ops if kind in self.counted else 0,
-            connections=fields.pop("connections", 0),
-            activations_in=sum(t.numel() for t in inputs if isinstance(t, torch.Tensor)),
-            activations_out=out.numel() if isinstance(out, torch.Tensor) else 0,
-            **fields,
-        ))
+            rows.append(LayerCost.from_fields(fields))
+            return y
+
+        return record
 
 
 def _first_input(x: torch.Tensor, *rest: Any, **kwargs: Any) -> torch.Tensor:
@@ -189,6 +196,9 @@ def _describe(m: nn.Module) -> str:
     k = k if isinstance(k, tuple) else (k, k)
     s = s if isinstance(s, tuple) else (s, s)
     return f"{type(m).__name__} {k[0]}x{k[1]}, stride {s[0]}"
+
+
+_CHECKED = (nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d)   # the layers _check_fits checks
 
 
 def _check_fits(name: str, m: nn.Module, shape: tuple[int, ...]) -> None:
@@ -232,7 +242,7 @@ def _collect(module: nn.Module, name: str, size: tuple[int, ...],
     walker = _Walker(module, counted)
     x = torch.empty(size, device="meta")
     try:
-        with torch.no_grad():
+        with torch.no_grad(), meta_cat_by_shape():
             if walker.on_meta:
                 y = module(x)
             else:  # a real model: meta stand-ins for its weights, which stay where they are

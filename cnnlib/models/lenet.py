@@ -29,6 +29,7 @@ The lecture's LeNet-5 column mixes conventions; each of its figures is reproduce
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -37,6 +38,7 @@ from torch import nn
 
 from cnnlib.costs import formulas as f
 from cnnlib.costs.rules import cost_rule
+from cnnlib.costs.shapes import shape_rule
 from cnnlib.published import Published
 from cnnlib.registry import register_model
 
@@ -99,14 +101,23 @@ class SparseConv2d(nn.Module):
         return torch.cat(outputs, dim=1) + self.bias.view(1, -1, 1, 1)   # (N, 16, 10, 10)
 
 
+@functools.cache
+def _hadamard_codes(C: int, classes: int) -> torch.Tensor:
+    """Rows 1.. of a Sylvester-Hadamard matrix: +-1 codes that differ in half of their places.
+
+    Made once, on the CPU; each model gets its own copy on its own device.
+    """
+    codes = [[1.0 - 2.0 * (bin(i & j).count("1") % 2) for j in range(C)] for i in range(1, classes + 1)]
+    return torch.tensor(codes, device="cpu")
+
+
 class EuclideanRBF(nn.Module):
     """Output units: the squared distance of the 84-vector to each class's fixed prototype."""
 
     def __init__(self, C: int, classes: int):
         super().__init__()
-        # Rows of a Sylvester-Hadamard matrix: +-1 codes that differ in half of their places.
-        codes = [[1.0 - 2.0 * (bin(i & j).count("1") % 2) for j in range(C)] for i in range(1, classes + 1)]
-        self.register_buffer("prototypes", torch.tensor(codes))
+        codes = _hadamard_codes(C, classes).to(torch.get_default_device(), copy=True)
+        self.register_buffer("prototypes", codes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return ((x.unsqueeze(1) - self.prototypes) ** 2).sum(dim=2)   # (N, classes): a penalty
@@ -135,6 +146,29 @@ def _rbf_rule(m: EuclideanRBF, inputs: tuple, y: torch.Tensor) -> dict[str, Any]
     N, C = inputs[0].shape
     M = y.shape[1]
     return dict(kind="rbf", C=C, M=M, ops=N * C * M, connections=N * C * M)
+
+
+@shape_rule(Subsampling)
+def _subsampling_shape(m: Subsampling, x: torch.Tensor) -> tuple[int, ...] | None:
+    N, C, H, W = x.shape
+    if C != m.coefficient.shape[0]:
+        return None  # the layer's own forward fails with torch's message
+    return (N, C, H // 2, W // 2)
+
+
+@shape_rule(SparseConv2d)
+def _sparse_conv_shape(m: SparseConv2d, x: torch.Tensor) -> tuple[int, ...] | None:
+    N, C, H, W = x.shape
+    if C <= max(max(t) for t in m.table) or min(H, W) < m.R:
+        return None  # the layer's own forward fails with torch's message
+    return (N, len(m.table), H - m.R + 1, W - m.R + 1)
+
+
+@shape_rule(EuclideanRBF)
+def _rbf_shape(m: EuclideanRBF, x: torch.Tensor) -> tuple[int, ...] | None:
+    if x.dim() != 2 or x.shape[1] != m.prototypes.shape[1]:
+        return None
+    return (x.shape[0], m.prototypes.shape[0])
 
 
 @cost_rule(ScaledTanh, same_shape=True)
