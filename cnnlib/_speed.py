@@ -26,7 +26,7 @@ import gc
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -70,13 +70,31 @@ def initialisers_skip_meta() -> Iterator[None]:
             setattr(init, name, fn)
 
 
-#: The torch layers the zoo builds, whose construction depends only on their arguments.
-CLONED_LAYERS: tuple[type[nn.Module], ...] = (
+#: The layers that are cloned: torch's leaf layers the zoo builds, and ours that opt in with
+#: :func:`cloned_on_meta`. Each has no child modules and a state that depends only on its
+#: constructor's arguments.
+CLONED_LAYERS: list[type[nn.Module]] = [
     nn.Conv2d, nn.Linear, nn.BatchNorm2d, nn.LocalResponseNorm,
     nn.ReLU, nn.ReLU6, nn.SiLU, nn.Sigmoid, nn.Hardswish, nn.Hardsigmoid, nn.Tanh,
     nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
     nn.Dropout, nn.Identity, nn.Flatten,
-)
+]
+#: Off: every layer is constructed the normal way (the tests compare the two).
+cloning_enabled = True
+
+
+def cloned_on_meta(cls: type[nn.Module]) -> type[nn.Module]:
+    """Class decorator: clone this layer, like torch's own, when a model is built on ``meta``.
+
+    Only for a layer without child modules whose constructor stores nothing but its arguments
+    and what it computes from them (containers it holds are copied one level deep, so it must
+    not mutate nested ones).
+    """
+    if cls not in CLONED_LAYERS:
+        CLONED_LAYERS.append(cls)
+    return cls
+
+
 _MAX_REMEMBERED = 4096   # distinct (layer, arguments) pairs; then start afresh
 _remembered: dict[tuple, tuple[dict[str, Any], tuple[str, ...]]] = {}
 _building = threading.local()
@@ -141,7 +159,7 @@ def _cloning_init(cls: type[nn.Module], construct: Callable[..., None]) -> Calla
 def leaf_layers_cloned() -> Iterator[None]:
     """While active (in this thread), :data:`CLONED_LAYERS` are cloned after their first build."""
     saved = {}
-    for cls in CLONED_LAYERS:
+    for cls in CLONED_LAYERS if cloning_enabled else ():
         own = cls.__dict__.get("__init__")   # None: the class inherits its constructor
         if not getattr(own, "__cloning__", False):
             saved[cls] = own
@@ -166,10 +184,7 @@ def leaf_layers_cloned() -> Iterator[None]:
 @contextmanager
 def building_on_meta() -> Iterator[None]:
     """Everything that makes building a model on the ``meta`` device fast."""
-    with ExitStack() as stack:
-        stack.enter_context(torch.device("meta"))
-        stack.enter_context(initialisers_skip_meta())
-        stack.enter_context(leaf_layers_cloned())
+    with torch.device("meta"), initialisers_skip_meta(), leaf_layers_cloned():
         yield
 
 

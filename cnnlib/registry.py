@@ -116,6 +116,8 @@ def create_model(name: str, *, device: str | torch.device | None = None,
 
 
 def _check_kwargs(info: ModelInfo, kwargs: Mapping[str, Any]) -> None:
+    if not kwargs:
+        return
     params = inspect.signature(info.builder).parameters
     accepted = [p for p in params if p not in info.kwargs]
     unknown = [k for k in kwargs if k not in params]

@@ -104,7 +104,7 @@ class _Walker:
         self.params = 0
         counted_params: set[int] = set()   # a parameter shared by two layers counts once
         self.on_meta = True
-        for name, m in model.named_modules():
+        for name, m in _named_modules(model):
             if m.training:
                 self.training.append(m)
                 object.__setattr__(m, "training", False)   # eval(), without its recursion
@@ -182,6 +182,23 @@ class _Walker:
             return y
 
         return record
+
+
+def _named_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """``model.named_modules()``, same order and names, without a generator per module."""
+    found: list[tuple[str, nn.Module]] = []
+    seen: set[int] = set()
+    todo: list[tuple[str, nn.Module]] = [("", model)]
+    while todo:
+        name, m = todo.pop()
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        found.append((name, m))
+        prefix = name + "." if name else ""
+        children = [(prefix + k, c) for k, c in m._modules.items() if c is not None]
+        todo.extend(reversed(children))
+    return found
 
 
 def _first_input(x: torch.Tensor, *rest: Any, **kwargs: Any) -> torch.Tensor:

@@ -13,12 +13,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnlib._speed import cloned_on_meta
 from cnnlib.costs import formulas as f
 from cnnlib.costs.rules import cost_rule
 
 ActLayer = type[nn.Module]
 
 
+@cloned_on_meta
 class Add(nn.Module):
     """Element-wise sum of two feature maps: the short cut of a residual block."""
 
@@ -26,6 +28,7 @@ class Add(nn.Module):
         return x + shortcut
 
 
+@cloned_on_meta
 class Mul(nn.Module):
     """Element-wise product, broadcasting a per-channel gate over a feature map (SE, attention)."""
 
@@ -33,6 +36,7 @@ class Mul(nn.Module):
         return x * gate
 
 
+@cloned_on_meta
 class ChannelShuffle(nn.Module):
     """ShuffleNet's shuffle: interleave the channels of G groups so the next group conv mixes them.
 

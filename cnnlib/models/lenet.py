@@ -30,12 +30,14 @@ The lecture's LeNet-5 column mixes conventions; each of its figures is reproduce
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlib._speed import cloned_on_meta
 from cnnlib.costs import formulas as f
 from cnnlib.costs.rules import cost_rule
 from cnnlib.costs.shapes import shape_rule
@@ -43,15 +45,16 @@ from cnnlib.published import Published
 from cnnlib.registry import register_model
 
 # Table I of the paper: the S2 maps (columns 0-5) that each C3 map (0-15) is connected to.
-C3_TABLE: list[tuple[int, ...]] = [
+C3_TABLE: tuple[tuple[int, ...], ...] = (
     (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (4, 5, 0), (5, 0, 1),     # 6 maps: 3 neighbours
     (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (3, 4, 5, 0), (4, 5, 0, 1),  # 6 maps: 4 neighbours
     (5, 0, 1, 2),
     (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),                            # 3 maps: 4 non-neighbours
     (0, 1, 2, 3, 4, 5),                                                  # 1 map: all six
-]
+)
 
 
+@cloned_on_meta
 class ScaledTanh(nn.Module):
     """LeCun's squashing function ``A tanh(S a)`` with A = 1.7159 and S = 2/3 (Appendix A)."""
 
@@ -59,6 +62,7 @@ class ScaledTanh(nn.Module):
         return 1.7159 * torch.tanh(x * (2.0 / 3.0))
 
 
+@cloned_on_meta
 class Subsampling(nn.Module):
     """S2 / S4: sum each 2 x 2 window, times a trainable per-map coefficient, plus a bias."""
 
@@ -72,6 +76,7 @@ class Subsampling(nn.Module):
         return torch.addcmul(self.bias.view(1, -1, 1, 1), window_sum, self.coefficient.view(1, -1, 1, 1))
 
 
+@cloned_on_meta
 class SparseConv2d(nn.Module):
     """A convolution in which output map m sees only the input maps ``table[m]`` (C3).
 
@@ -80,7 +85,7 @@ class SparseConv2d(nn.Module):
     runs as three convolutions instead of sixteen.
     """
 
-    def __init__(self, table: list[tuple[int, ...]], R: int):
+    def __init__(self, table: Sequence[Sequence[int]], R: int):
         super().__init__()
         self.table, self.R = [tuple(t) for t in table], R
         fan_ins = [len(t) for t in self.table]
@@ -111,6 +116,7 @@ def _hadamard_codes(C: int, classes: int) -> torch.Tensor:
     return torch.tensor(codes, device="cpu")
 
 
+@cloned_on_meta
 class EuclideanRBF(nn.Module):
     """Output units: the squared distance of the 84-vector to each class's fixed prototype."""
 
