@@ -104,6 +104,7 @@ class _Walker:
         self.params = 0
         counted_params: set[int] = set()   # a parameter shared by two layers counts once
         self.on_meta = True
+        by_type: dict[type, tuple[bool, Any, Any]] = {}
         for name, m in _named_modules(model):
             if m.training:
                 self.training.append(m)
@@ -118,22 +119,21 @@ class _Walker:
                         self.params += p.numel()
             for b in m._buffers.values():
                 self.on_meta = self.on_meta and (b is None or b.is_meta)
-            if isinstance(m, TRANSPARENT):
-                continue
-            rule = rule_for(m)
-            if rule is None and (m._modules or not own):
+            t = type(m)
+            per_type = by_type.get(t)
+            if per_type is None:
+                per_type = by_type[t] = _per_type(m)
+            transparent, rule, stand_in = per_type
+            if transparent or (rule is None and (m._modules or not own)):
                 continue  # containers, and parameter-free layers we have no rule for
-            if id(m) in self.unseen:
-                continue  # one module under two names is wrapped once
             self.unseen[id(m)] = own
             users = m.__dict__.get("forward")   # a forward set on the instance by its user
             forward = users
+            by_shape = users is None and stand_in is not None
             if forward is None:   # the input is a meta tensor in every case
-                forward = _first_input if keeps_shape(m) else shape_forward(m)
-            if forward is None:
-                forward = type(m).forward.__get__(m)
+                forward = stand_in(m) if by_shape else t.forward.__get__(m)
             self.wrapped.append((m, users))
-            m.__dict__["forward"] = self._recording(name, m, rule, forward)
+            m.__dict__["forward"] = self._recording(name, m, rule, forward, by_shape)
 
     def remove(self) -> None:
         for m, users in self.wrapped:
@@ -144,8 +144,14 @@ class _Walker:
         for m in self.training:
             object.__setattr__(m, "training", True)
 
-    def _recording(self, name: str, m: nn.Module, rule: Any, forward: Any) -> Any:
-        """The wrapper that runs ``m`` and records its row: the hot path of counting."""
+    def _recording(self, name: str, m: nn.Module, rule: Any, forward: Any, stand_in: bool) -> Any:
+        """The wrapper that runs ``m`` and records its row: the hot path of counting.
+
+        Before a layer's own forward runs, its input is checked (channels, and a window that
+        fits: see :func:`_check_fits`) so that a failure names the layer. A shape stand-in
+        cannot fail that way, so only its channels are checked first; a window that does not
+        fit shows as an empty output and is explained after.
+        """
         stack, rows, counted, unseen = self.stack, self.rows, self.counted, self.unseen
         module = type(m).__name__
         check = _check_fits if isinstance(m, _CHECKED) else None
@@ -156,13 +162,15 @@ class _Walker:
             shape = tuple(x.shape) if isinstance(x, Tensor) else ()
             stack.append((name, m, shape))
             if check is not None:
-                check(name, m, shape)
+                check(name, m, shape, not stand_in)
             y = forward(*inputs, **kwargs)
             stack.pop()
             out = y[0] if type(y) is tuple else y
             is_tensor = isinstance(out, Tensor)
             out_shape = tuple(out.shape) if is_tensor else ()
             if len(out_shape) >= 3 and 0 in out_shape[2:]:
+                if check is not None:
+                    check(name, m, shape, True)
                 raise InputTooSmallError(
                     f"the feature map collapses at layer {name!r} ({_describe(m)}): "
                     f"its input {_fmt(shape[1:])} gives an empty output {_fmt(out_shape[1:])}")
@@ -181,24 +189,64 @@ class _Walker:
             rows.append(LayerCost.from_fields(fields))
             return y
 
-        return record
+        if not (stand_in and forward is _first_input):
+            return record
+
+        def record_same_shape(*inputs: Any, **kwargs: Any) -> Any:
+            """``record`` for a layer whose output is shaped like its input (BN, ReLU, add):
+            nothing runs and nothing can fail, so only the row is made."""
+            x = inputs[0] if inputs else None
+            if not isinstance(x, Tensor):
+                return record(*inputs, **kwargs)
+            shape = tuple(x.shape)
+            fields = rule(m, inputs, x)
+            own = unseen.pop(id(m), None)
+            if own is None:
+                own = fields["weights"] = fields["biases"] = 0
+            n = x.numel()
+            fields.update(
+                name=name, module=module, input_shape=shape, output_shape=shape, params=own,
+                macs=fields.get("ops", 0) if fields["kind"] in counted else 0,
+                connections=fields.get("connections", 0),
+                activations_in=n if len(inputs) == 1 else
+                sum(t.numel() for t in inputs if isinstance(t, Tensor)),
+                activations_out=n,
+            )
+            rows.append(LayerCost.from_fields(fields))
+            return x
+
+        return record_same_shape
+
+
+def _per_type(m: nn.Module) -> tuple[bool, Any, Any]:
+    """For a layer's type: no row at all?, its cost rule, a maker of its shape stand-in."""
+    if isinstance(m, TRANSPARENT):
+        return True, None, None
+    if keeps_shape(m):
+        return False, rule_for(m), _keeps_shape_stand_in
+    return False, rule_for(m), shape_forward if shape_forward(m) is not None else None
+
+
+def _keeps_shape_stand_in(m: nn.Module) -> Any:
+    return _first_input
 
 
 def _named_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """``model.named_modules()``, same order and names, without a generator per module."""
-    found: list[tuple[str, nn.Module]] = []
-    seen: set[int] = set()
-    todo: list[tuple[str, nn.Module]] = [("", model)]
-    while todo:
-        name, m = todo.pop()
-        if id(m) in seen:
-            continue
-        seen.add(id(m))
-        found.append((name, m))
-        prefix = name + "." if name else ""
-        children = [(prefix + k, c) for k, c in m._modules.items() if c is not None]
-        todo.extend(reversed(children))
+    """``list(model.named_modules())``: same order and names, a little faster."""
+    found: list[tuple[str, nn.Module]] = [("", model)]
+    _walk(model, "", found, {id(model)})
     return found
+
+
+def _walk(m: nn.Module, prefix: str, found: list[tuple[str, nn.Module]], seen: set[int]) -> None:
+    # A module-level function, not a closure: a recursive closure is a reference cycle, which
+    # would leave the whole model to the cyclic garbage collector instead of freeing it at once.
+    for key, child in m._modules.items():
+        if child is not None and id(child) not in seen:
+            seen.add(id(child))
+            name = prefix + key
+            found.append((name, child))
+            _walk(child, name + ".", found, seen)
 
 
 def _first_input(x: torch.Tensor, *rest: Any, **kwargs: Any) -> torch.Tensor:
@@ -218,8 +266,8 @@ def _describe(m: nn.Module) -> str:
 _CHECKED = (nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d)   # the layers _check_fits checks
 
 
-def _check_fits(name: str, m: nn.Module, shape: tuple[int, ...]) -> None:
-    """Before a layer runs: does its input have the channels and the size it needs?"""
+def _check_fits(name: str, m: nn.Module, shape: tuple[int, ...], window: bool = True) -> None:
+    """Before a layer runs: does its input have the channels (and the size) it needs?"""
     if isinstance(m, nn.Conv2d) and len(shape) == 4:
         if shape[1] != m.in_channels:
             raise ChannelMismatchError(
@@ -232,7 +280,7 @@ def _check_fits(name: str, m: nn.Module, shape: tuple[int, ...]) -> None:
             "the size of the feature map before the FC layers depends on the input size, and "
             "this model's FC head fixes it"
         )
-    if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) and len(shape) == 4:
+    if window and isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) and len(shape) == 4:
         k = m.kernel_size if isinstance(m.kernel_size, tuple) else (m.kernel_size,) * 2
         st = m.stride if isinstance(m.stride, tuple) else (m.stride,) * 2
         pad = getattr(m, "padding", 0)

@@ -59,10 +59,10 @@ class LayerCost:
         count a layer. This fills the instance's ``__dict__`` in one step instead. Unknown or
         missing fields are still errors.
         """
-        row = object.__new__(cls)
         state = {**_ROW_DEFAULTS, **values}
-        if len(state) != len(_ROW_DEFAULTS) + len(_ROW_REQUIRED) or not _ROW_REQUIRED <= state.keys():
+        if len(state) != _ROW_FIELDS or not _ROW_REQUIRED <= state.keys():
             return cls(**values)  # let the dataclass name the missing or unexpected field
+        row = object.__new__(cls)
         row.__dict__.update(state)
         return row
 
@@ -81,6 +81,7 @@ class LayerCost:
 
 _ROW_DEFAULTS = {f.name: f.default for f in fields(LayerCost) if f.default is not MISSING}
 _ROW_REQUIRED = frozenset(f.name for f in fields(LayerCost) if f.default is MISSING)
+_ROW_FIELDS = len(fields(LayerCost))
 
 
 @dataclass(frozen=True)

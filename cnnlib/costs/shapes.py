@@ -95,12 +95,16 @@ def shape_forward(m: nn.Module) -> Callable[..., torch.Tensor] | None:
     if fn is None:
         return None
 
+    needs_4d = isinstance(m, _FOUR_D)
+    empty = torch.empty
+
     def forward(x: torch.Tensor, *rest: object, **kwargs: object) -> torch.Tensor:
-        four_d = x.dim() == 4 or not isinstance(m, _FOUR_D)
-        shape = fn(m, x) if four_d and not rest and not kwargs else None
+        shape = None
+        if not rest and not kwargs and (not needs_4d or x.dim() == 4):
+            shape = fn(m, x)
         if shape is None:  # an unusual call: run the layer's own forward
             return type(m).forward(m, x, *rest, **kwargs)
-        return torch.empty(shape, device="meta", dtype=x.dtype)
+        return empty(shape, device="meta", dtype=x.dtype)
 
     return forward
 

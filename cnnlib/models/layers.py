@@ -67,6 +67,7 @@ def _shuffle_rule(m: nn.Module, inputs: tuple, y: torch.Tensor) -> dict[str, Any
     return dict(kind="other", ops=0)
 
 
+@cloned_on_meta
 class ConvBNAct(nn.Sequential):
     """R x S convolution, batch norm, activation: the unit most modern CNNs are made of.
 
@@ -93,6 +94,7 @@ def _takes_inplace(act: ActLayer) -> bool:
     return act in (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.SiLU)
 
 
+@cloned_on_meta
 class SqueezeExcitation(nn.Module):
     """Squeeze-and-excitation (Hu et al., CVPR 2018): a per-channel gate computed from the input.
 
