@@ -78,14 +78,16 @@ def initialisers_skip_meta() -> Iterator[None]:
             setattr(init, name, fn)
 
 
-#: The layers that are cloned: torch's leaf layers the zoo builds, and ours that opt in with
-#: :func:`cloned_on_meta`. The state of each depends only on its constructor's arguments.
-CLONED_LAYERS: list[type[nn.Module]] = [
+#: Torch's leaf layers that the zoo builds. Their constructors are swapped for cloning ones
+#: only while a model is built on ``meta`` (:func:`leaf_layers_cloned`).
+TORCH_LAYERS: tuple[type[nn.Module], ...] = (
     nn.Conv2d, nn.Linear, nn.BatchNorm2d, nn.LocalResponseNorm,
     nn.ReLU, nn.ReLU6, nn.SiLU, nn.Sigmoid, nn.Hardswish, nn.Hardsigmoid, nn.Tanh,
     nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
     nn.Dropout, nn.Identity, nn.Flatten,
-]
+)
+#: Every class that is cloned: torch's, and ours that opt in with :func:`cloned_on_meta`.
+CLONED_LAYERS: list[type[nn.Module]] = list(TORCH_LAYERS)
 #: Off: every layer is constructed the normal way (the tests compare the two).
 cloning_enabled = True
 
@@ -97,10 +99,12 @@ def cloned_on_meta(cls: type[nn.Module]) -> type[nn.Module]:
     from them (containers it holds are copied one level deep, so it must not mutate nested
     ones). A module with children (conv + BN + activation, a residual block) is cloned with
     them, provided each child is a cloned layer or a plain ``Sequential`` / ``ModuleList`` /
-    ``ModuleDict`` of them; otherwise it is constructed as usual.
+    ``ModuleDict`` of them; otherwise it is constructed as usual. The class keeps a cloning
+    constructor, which constructs as usual unless this thread is building on ``meta``.
     """
     if cls not in CLONED_LAYERS:
         CLONED_LAYERS.append(cls)
+        cls.__init__ = _cloning_init(cls, cls.__init__)  # type: ignore[method-assign]
     return cls
 
 
@@ -207,9 +211,9 @@ def _cloning_init(cls: type[nn.Module], construct: Callable[..., None]) -> Calla
 
 @contextmanager
 def leaf_layers_cloned() -> Iterator[None]:
-    """While active (in this thread), :data:`CLONED_LAYERS` are cloned after their first build."""
+    """While active, layers built in this thread are cloned after their first construction."""
     saved = {}
-    for cls in CLONED_LAYERS if cloning_enabled else ():
+    for cls in TORCH_LAYERS if cloning_enabled else ():
         own = cls.__dict__.get("__init__")   # None: the class inherits its constructor
         if not getattr(own, "__cloning__", False):
             saved[cls] = own
@@ -219,7 +223,7 @@ def leaf_layers_cloned() -> Iterator[None]:
                 cloning = _cloning[key] = _cloning_init(cls, cls.__init__)
             cls.__init__ = cloning  # type: ignore[method-assign]
     was_active = getattr(_building, "active", False)
-    _building.active = True
+    _building.active = cloning_enabled
     try:
         yield
     finally:

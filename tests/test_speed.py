@@ -73,11 +73,11 @@ def test_clones_share_no_container_tensor_or_child():
 
 
 def test_building_on_meta_leaves_torch_as_it_found_it():
-    inits = {cls: cls.__dict__.get("__init__") for cls in _speed.CLONED_LAYERS}
+    inits = {cls: cls.__dict__.get("__init__") for cls in _speed.TORCH_LAYERS}
     initialisers = {n: getattr(nn.init, n) for n in _speed._INITIALISERS}
     cat = torch.cat
     cnnlib.count_costs("densenet121")
-    assert {cls: cls.__dict__.get("__init__") for cls in _speed.CLONED_LAYERS} == inits
+    assert {cls: cls.__dict__.get("__init__") for cls in _speed.TORCH_LAYERS} == inits
     assert {n: getattr(nn.init, n) for n in _speed._INITIALISERS} == initialisers
     assert torch.cat is cat
 
