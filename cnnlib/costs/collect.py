@@ -19,7 +19,7 @@ from cnnlib._speed import gc_paused, meta_cat_by_shape
 from cnnlib.costs import formulas as f
 from cnnlib.costs.report import DEFAULT_COUNTED, KINDS, CostReport, LayerCost
 from cnnlib.costs.rules import TRANSPARENT, keeps_shape, rule_for
-from cnnlib.costs.shapes import shape_forward
+from cnnlib.costs.shapes import SHAPES, shape_forward
 from cnnlib.errors import (
     BadInputSizeError,
     ChannelMismatchError,
@@ -189,33 +189,7 @@ class _Walker:
             rows.append(LayerCost.from_fields(fields))
             return y
 
-        if not (stand_in and forward is _first_input):
-            return record
-
-        def record_same_shape(*inputs: Any, **kwargs: Any) -> Any:
-            """``record`` for a layer whose output is shaped like its input (BN, ReLU, add):
-            nothing runs and nothing can fail, so only the row is made."""
-            x = inputs[0] if inputs else None
-            if not isinstance(x, Tensor):
-                return record(*inputs, **kwargs)
-            shape = tuple(x.shape)
-            fields = rule(m, inputs, x)
-            own = unseen.pop(id(m), None)
-            if own is None:
-                own = fields["weights"] = fields["biases"] = 0
-            n = x.numel()
-            fields.update(
-                name=name, module=module, input_shape=shape, output_shape=shape, params=own,
-                macs=fields.get("ops", 0) if fields["kind"] in counted else 0,
-                connections=fields.get("connections", 0),
-                activations_in=n if len(inputs) == 1 else
-                sum(t.numel() for t in inputs if isinstance(t, Tensor)),
-                activations_out=n,
-            )
-            rows.append(LayerCost.from_fields(fields))
-            return x
-
-        return record_same_shape
+        return record
 
 
 def _per_type(m: nn.Module) -> tuple[bool, Any, Any]:
@@ -224,7 +198,7 @@ def _per_type(m: nn.Module) -> tuple[bool, Any, Any]:
         return True, None, None
     if keeps_shape(m):
         return False, rule_for(m), _keeps_shape_stand_in
-    return False, rule_for(m), shape_forward if shape_forward(m) is not None else None
+    return False, rule_for(m), shape_forward if type(m) in SHAPES else None  # exact type, as there
 
 
 def _keeps_shape_stand_in(m: nn.Module) -> Any:
