@@ -10,10 +10,10 @@ SCALESIM      := $(SCALESIM_VENV)/.installed
 
 .PHONY: book test test-fast lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[book,test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[book,test,labs,autograder,hub]'
 	touch $(STAMP)
 
 $(SCALESIM):

@@ -73,6 +73,13 @@ def _cmd_zoo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from cnnlib.claims import claims_json, claims_table
+
+    print(claims_json() if args.json else claims_table())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m cnnlib",
@@ -99,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("zoo", help="one row per model: parameters, MACs, input, paper")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(run=_cmd_zoo)
+
+    p = sub.add_parser("claims", help="the lecture's numeric claims, the values cnnlib computes, verdicts")
+    p.add_argument("--json", action="store_true", help="print a JSON list, one object per claim")
+    p.set_defaults(run=_cmd_claims)
 
     from cnnlib.accel import cli as accel_cli
 
