@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 import cnnlib
@@ -14,3 +16,14 @@ def reports():
         return cache[name]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    """The book built once per session (warnings are errors): its ``_build/html`` folder."""
+    from book_build import build_book
+
+    out = tmp_path_factory.mktemp("book")
+    result = build_book(out)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return out / "_build" / "html"
