@@ -28,7 +28,8 @@ def test_workflow_builds_with_the_readme_book_command():
 
 def test_workflow_deploys_the_built_html_to_pages():
     jobs = _workflow()["jobs"]
-    upload = [s for s in jobs["build"]["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact")]
+    upload = [s for s in jobs["build"]["steps"]
+              if s.get("uses", "").startswith("actions/upload-pages-artifact")]
     assert upload and upload[0]["with"]["path"] == "_build/html"
     assert jobs["deploy"]["needs"] == "build"
     assert any(s.get("uses", "").startswith("actions/deploy-pages") for s in jobs["deploy"]["steps"])
