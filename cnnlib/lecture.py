@@ -11,12 +11,15 @@ model's cost report; where they differ from the slide, ``STRUCTURE_NOTES`` says 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+
+from torch import nn
 
 from cnnlib.costs.collect import count_costs
 from cnnlib.costs.report import CostReport
 from cnnlib.costs.table import human, render
 from cnnlib.published import Published
-from cnnlib.registry import model_info
+from cnnlib.registry import create_model, model_info
 
 #: Column headings of the slide and the registered model each one is.
 MODELS: dict[str, str] = {
@@ -59,10 +62,11 @@ COST_ROWS: dict[str, tuple[str, ...]] = {
 STRUCTURE_NOTES: dict[tuple[str, str], str] = {
     ("Input Size", "LeNet-5"): "28x28 is the MNIST digit; LeNet-5 reads it centred in a 32x32 field",
     ("# of CONV Layers", "VGG-16"): "the slide counts all 16 weight layers; 13 of them are CONV layers",
-    ("# of CONV Layers", "GoogLeNet (v1)"): "21 is the depth in CONV layers along the longest path; "
-                                            "the inception modules' parallel branches hold 57 in all",
-    ("# of CONV Layers", "ResNet-50"): "49 CONV layers lie on the main path; the four 1x1 projection "
-                                       "shortcuts make 53",
+    ("# of CONV Layers", "GoogLeNet (v1)"): "counted along the longest path from input to output (the "
+                                            "depth): 21 CONV layers; the inception modules' parallel "
+                                            "branches hold 57 CONV layers in all",
+    ("# of CONV Layers", "ResNet-50"): "counted along the longest path (the main path): 49 CONV layers; "
+                                       "the four 1x1 projection shortcuts make 53 in all",
     ("# of Channels", "GoogLeNet (v1)"): "1024 channels enter the FC layer; the widest CONV input is 832 "
                                          "(modules 5a and 5b)",
     ("# of Filters", "GoogLeNet (v1)"): "the slide leaves out the 1x1 reduce layers before the 5x5 "
@@ -81,11 +85,32 @@ class Cell:
     counted: str
     matches: bool | None
     note: str = ""
+    value: int | str | None = None  # the count itself (``counted`` is it rounded, for print)
 
 
 def _listing(values: list[int]) -> str:
     v = sorted(set(values))
     return ", ".join(map(str, v)) if len(v) <= 2 else f"{v[0]} - {v[-1]}"
+
+
+@cache
+def depth(model: str, kinds: tuple[type[nn.Module], ...] = (nn.Conv2d,), **kwargs: object) -> int:
+    """Layers of ``kinds`` on the longest path from the input to the output of ``model``.
+
+    The model is built on ``meta`` and traced with ``torch.fx``; a layer on a parallel branch
+    (an inception branch, a projection shortcut) adds to the path it lies on, not to the depth.
+    ``depth("googlenet")`` is 21 CONV layers, and 22 with ``kinds=(nn.Conv2d, nn.Linear)``: the
+    paper's "22 layers deep"; ``depth("resnet50", (nn.Conv2d, nn.Linear))`` is 50.
+    """
+    from torch import fx
+
+    module = create_model(model, device="meta", **kwargs)
+    named = dict(module.named_modules())
+    longest: dict[fx.Node, int] = {}
+    for node in fx.symbolic_trace(module).graph.nodes:  # nodes come in topological order
+        own = node.op == "call_module" and isinstance(named[node.target], kinds)
+        longest[node] = max((longest[a] for a in node.all_input_nodes), default=0) + own
+    return max(longest.values())
 
 
 def structure(report: CostReport) -> dict[str, str]:
@@ -127,11 +152,17 @@ def summary_table() -> dict[str, list[Cell]]:
                 p = lecture_figure(name, row, value)
                 report = count_costs(name, p.input_size, **p.kwargs)
                 counted = report.metric(p.metric)
-                cells.append(Cell(value, human(counted), p.matches(counted), p.note))
+                cells.append(Cell(value, human(counted), p.matches(counted), p.note, value=counted))
             else:
                 counted = structure(defaults[col])[row]
+                raw: int | str = int(counted) if counted.isdigit() else counted
+                if row == "# of CONV Layers" and _norm(counted) != _norm(value):
+                    # the slide may count CONV layers along the longest path (its "depth")
+                    deep = depth(name)
+                    if _norm(value).removesuffix("(depth)") == str(deep):
+                        counted, raw = value, deep
                 same = _norm(counted) == _norm(value)
-                cells.append(Cell(value, counted, same, "" if same else STRUCTURE_NOTES.get((row, col), "")))
+                cells.append(Cell(value, counted, same, STRUCTURE_NOTES.get((row, col), ""), raw))
         table[row] = cells
     return table
 

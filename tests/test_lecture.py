@@ -70,3 +70,29 @@ def test_the_regenerated_table_has_every_row_of_the_slide(table):
     assert list(table) == list(SUMMARY)
     text = format_summary_table(table)
     assert "3.86G / 3.86G" in text and "724M / 724M" in text
+
+
+def test_depth_counts_layers_on_the_longest_path():
+    from torch import nn
+
+    from cnnlib.lecture import depth
+
+    both = (nn.Conv2d, nn.Linear)
+    assert depth("googlenet") == 21 and depth("googlenet", both) == 22   # the paper's "22 layers deep"
+    assert depth("resnet50") == 49 and depth("resnet50", both) == 50     # shortcuts run beside the path
+    assert len(cnnlib.count_costs("resnet50").conv_layers) == 53
+    assert depth("vgg16", both) == 16 and depth("vgg19", both) == 19
+    assert depth("alexnet", both) == 8
+
+
+def test_conv_layer_cells_use_the_depth_only_where_the_count_differs(table):
+    row = dict(zip(MODELS, table["# of CONV Layers"], strict=True))
+    assert row["GoogLeNet (v1)"].matches and row["GoogLeNet (v1)"].value == 21
+    assert "57" in row["GoogLeNet (v1)"].note                 # all CONV layers, said in the note
+    assert row["ResNet-50"].matches and "53" in row["ResNet-50"].note
+    assert row["VGG-16"].matches is False and row["VGG-16"].value == 13   # 16 is not the depth either
+
+
+def test_cells_carry_the_raw_count(table):
+    cell = dict(zip(MODELS, table["Total MACs"], strict=True))["AlexNet"]
+    assert cell.value == 724_406_816 and cell.counted == "724M"

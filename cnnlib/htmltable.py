@@ -1,0 +1,79 @@
+"""HTML tables for the book's reference pages that stay readable on a phone (420 px).
+
+Sphinx shows a wide table in a scroll box, which cuts columns off on a phone. These tables
+instead let long text wrap (``overflow-wrap: anywhere`` also breaks a long model name), keep
+numbers on one line, and shrink the font on narrow screens. The style sheet travels with the
+table, so a chapter needs nothing beyond ``IPython.display.HTML(html_table(...))``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+
+__all__ = ["Group", "Note", "Raw", "STYLE", "html_table"]
+
+STYLE = """<style>
+table.cnnlib-table {border-collapse: collapse; width: 100%; font-size: 0.85em; line-height: 1.3}
+table.cnnlib-table th, table.cnnlib-table td {padding: 0.25em 0.4em; vertical-align: top;
+  border-bottom: 1px solid #ddd; overflow-wrap: anywhere; text-align: left}
+table.cnnlib-table td.num, table.cnnlib-table th.num {text-align: right; white-space: nowrap}
+table.cnnlib-table tr.group th {background: #f3f3f3; font-weight: 600}
+table.cnnlib-table td.note {color: #555; font-size: 0.9em; border-bottom: 1px solid #bbb}
+table.cnnlib-table caption {caption-side: bottom; text-align: left; font-size: 0.9em}
+@media (max-width: 600px) {
+  table.cnnlib-table {font-size: 0.75em}
+  table.cnnlib-table th, table.cnnlib-table td {padding: 0.2em 0.25em}
+}
+</style>"""
+
+
+class Raw(str):
+    """A cell that is already HTML (a link, ``<sup>``): written as is, not escaped."""
+
+
+class Group(str):
+    """A row that is a heading across all columns (the rows below belong to it)."""
+
+
+class Note(str):
+    """A row of smaller text across all columns, under the row before it (a reason, a footnote)."""
+
+
+def _cell(value: object, tag: str, css: str = "", span: int = 1) -> str:
+    text = value if isinstance(value, Raw) else html.escape(str(value))
+    attrs = (f' class="{css}"' if css else "") + (f' colspan="{span}"' if span > 1 else "")
+    return f"<{tag}{attrs}>{text}</{tag}>"
+
+
+def html_table(header: Sequence[str], rows: Iterable[Sequence[object] | Group | Note], *,
+               numeric: Sequence[bool] | None = None, caption: str = "",
+               style: bool = True) -> str:
+    """An HTML table; ``numeric[i]`` right-aligns column i and keeps it on one line.
+
+    A :class:`Group` row is a heading across all columns, a :class:`Note` row a full-width line
+    of smaller text. Cells are escaped unless they are :class:`Raw`.
+    """
+    numeric = list(numeric) if numeric is not None else [False] * len(header)
+    if len(numeric) != len(header):
+        raise ValueError(f"numeric has {len(numeric)} flags for {len(header)} columns")
+    out = [STYLE] if style else []
+    out.append('<table class="cnnlib-table">')
+    if caption:
+        out.append(_cell(caption, "caption"))
+    out.append("<thead><tr>" + "".join(_cell(h, "th", "num" if n else "")
+                                       for h, n in zip(header, numeric, strict=True)) + "</tr></thead>")
+    out.append("<tbody>")
+    for row in rows:
+        if isinstance(row, Group | Note):
+            kind, tag = ("group", "th") if isinstance(row, Group) else ("note", "td")
+            text = Raw(row) if isinstance(row, Raw) else str(row)
+            out.append(f'<tr class="{kind}">' + _cell(text, tag, "note" if tag == "td" else "",
+                                                      len(header)) + "</tr>")
+            continue
+        if len(row) != len(header):
+            raise ValueError(f"a row has {len(row)} cells for {len(header)} columns: {row!r}")
+        out.append("<tr>" + "".join(_cell(c, "td", "num" if n else "")
+                                    for c, n in zip(row, numeric, strict=True)) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
