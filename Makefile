@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SCALESIM_VENV := .venv-scalesim
 SCALESIM      := $(SCALESIM_VENV)/.installed
 
-.PHONY: book test test-fast lint bench clean system-deps
+.PHONY: book test test-fast lint bench clean system-deps hub
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ test: $(STAMP) $(SCALESIM) system-deps
 ## test-fast: the library tests without notebooks and slow tests
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not notebooks" tests
+
+## hub: the whole course on one machine: a real JupyterHub on http://127.0.0.1:8000 (deploy/README.md)
+hub: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python deploy/local_hub.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
