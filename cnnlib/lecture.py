@@ -167,26 +167,61 @@ def summary_table() -> dict[str, list[Cell]]:
     return table
 
 
+def _numbered_notes(table: dict[str, list[Cell]]) -> tuple[dict[str, int], list[str]]:
+    """Number the notes in reading order; a note shared by several cells gets one number."""
+    numbers: dict[str, int] = {}
+    lines: list[str] = []
+    for row, cells in table.items():
+        for col, cell in zip(MODELS, cells, strict=True):
+            if cell.note and cell.note not in numbers:
+                numbers[cell.note] = len(numbers) + 1
+                where = row if row in NOT_COUNTED else f"{col}, {row}"
+                lines.append(f"{where}: {cell.note}")
+    return numbers, lines
+
+
 def format_summary_table(table: dict[str, list[Cell]] | None = None) -> str:
     """The table as text: ``lecture / counted`` per cell, a mark where they differ, then notes."""
     table = table or summary_table()
-    notes: dict[str, int] = {}  # note text -> its number; a note shared by cells is printed once
-    lines: list[str] = []
+    numbers, lines = _numbered_notes(table)
     rows = []
     for row, cells in table.items():
         out = [row]
-        for col, cell in zip(MODELS, cells, strict=True):
+        for cell in cells:
             text = cell.lecture if not cell.counted else f"{cell.lecture} / {cell.counted}"
             if cell.note:
-                if cell.note not in notes:
-                    notes[cell.note] = len(notes) + 1
-                    where = row if row in NOT_COUNTED else f"{col}, {row}"
-                    lines.append(f"[{notes[cell.note]}] {where}: {cell.note}")
-                text += f" [{notes[cell.note]}]"
+                text += f" [{numbers[cell.note]}]"
             if cell.matches is False:
                 text += " !"
             out.append(text)
         rows.append(out)
     body = render(("lecture / counted", *MODELS), rows, align="l" * (len(MODELS) + 1))
     return (body + "\n\n! the count differs from the slide (the note says why)\n\n"
-            + "\n".join(lines))
+            + "\n".join(f"[{i}] {line}" for i, line in enumerate(lines, 1)))
+
+
+def summary_html(table: dict[str, list[Cell]] | None = None) -> str:
+    """The table as HTML that fits a phone: each cell shows the slide's figure over the count
+    (in grey), "≠" where they differ, and a superscript number for the note that says why."""
+    from html import escape
+
+    from cnnlib.htmltable import Raw, html_table
+
+    table = table or summary_table()
+    numbers, lines = _numbered_notes(table)
+    rows = []
+    for row, cells in table.items():
+        out: list[object] = [row]
+        for cell in cells:
+            text = escape(cell.lecture)
+            if cell.counted and _norm(cell.counted) != _norm(cell.lecture):
+                text += f'<br><span style="color:#666">{escape(cell.counted)}</span>'
+            if cell.matches is False:
+                text += " ≠"
+            if cell.note:
+                text += f"<sup>{numbers[cell.note]}</sup>"
+            out.append(Raw(text))
+        rows.append(out)
+    notes = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return (html_table(("", *MODELS), rows)
+            + f'<ol style="font-size:0.85em">{notes}</ol>')

@@ -96,3 +96,34 @@ def test_conv_layer_cells_use_the_depth_only_where_the_count_differs(table):
 def test_cells_carry_the_raw_count(table):
     cell = dict(zip(MODELS, table["Total MACs"], strict=True))["AlexNet"]
     assert cell.value == 724_406_816 and cell.counted == "724M"
+
+
+def test_zoo_rows_follow_the_lecture_and_list_every_model():
+    from cnnlib.zoo import LECTURE_ORDER, lecture_order, zoo_rows
+
+    names = [r.name for r in zoo_rows()]
+    assert sorted(names) == sorted(cnnlib.list_models()) and len(set(names)) == len(names)
+    assert names[:5] == ["lenet5", "alexnet", "vgg16", "vgg19", "googlenet"]
+    assert names.index("resnet152") < names.index("inception_v3") < names.index("mobilenet_v1") \
+        < names.index("nasnet_a_mobile") < names.index("efficientnet_b0")
+    assert set(LECTURE_ORDER) <= set(cnnlib.list_models())   # no stale name in the order
+    assert lecture_order() == names
+
+
+def test_zoo_fc_column_separates_squeeze_and_excitation_layers():
+    from cnnlib.zoo import zoo_rows
+
+    rows = {r.name: r for r in zoo_rows()}
+    assert rows["se_resnet50"].fc_label == "1 + 32 SE"      # two FC layers in each of 16 blocks
+    assert rows["efficientnet_b0"].fc_label == "1 + 32 SE"
+    assert rows["resnet50"].fc_label == "1" and rows["lenet5"].fc_label == "2"
+
+
+def test_summary_html_marks_differences_and_numbers_the_notes(table):
+    from cnnlib.lecture import summary_html
+
+    html = summary_html(table)
+    assert html.count("<tr>") == len(SUMMARY) + 1   # and the header row
+    assert html.count(" ≠") == sum(c.matches is False for cells in table.values() for c in cells)
+    assert html.count("<li>") == len({c.note for cells in table.values() for c in cells if c.note})
+    assert "1.58G" in html and "<table" in html
