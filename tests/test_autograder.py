@@ -1,0 +1,494 @@
+"""The autograder's guarantees, one class of hand-made submissions graded once (bwrap sandbox, for real).
+
+The fixture lab (tests/data/autograder/source/fixture_lab) has two answers (`add`, 2 points of
+tests; `conv_weights`, 3 points), test cells with public and hidden parts, and a written answer
+graded by hand (2 points). Every hostile or broken case is one student of the same class, so
+one run of `python -m autograder grade` covers them all; each test below asserts one case.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.check import leaks
+from autograder.sandbox import choose_sandbox
+
+REPO = Path(__file__).resolve().parent.parent
+LABS = REPO / "tests" / "data" / "autograder" / "source"
+LAB = "fixture_lab"
+SOURCE_NB = LABS / LAB / f"{LAB}.ipynb"
+TIMEOUT = 12  # seconds per notebook in the class run: the infinite loop costs this much
+MEMORY = 512
+
+try:
+    SANDBOX = choose_sandbox()
+except Exception:  # noqa: BLE001
+    SANDBOX = "none"
+pytestmark = pytest.mark.skipif(
+    SANDBOX != "bwrap",
+    reason="bubblewrap (bwrap) is not installed or user namespaces are off: install it with "
+           "`apt-get install -y bubblewrap` (the Makefile's test target does); the sandbox must run for real")
+
+CORRECT_ADD = "def add(a, b):\n    return a + b\n"
+CORRECT_CONV = "def conv_weights(C, M, R, S):\n    return C * M * R * S\n"
+
+
+def run_cli(*args, check=True, timeout=600, env=None):
+    cmd = [sys.executable, "-m", "autograder", *args]
+    full_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+                **(env or {})}
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=full_env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+# ---------------------------------------------------------------- building submissions
+def release_nb(course: Path):
+    return nbformat.read(str(course / "release" / LAB / f"{LAB}.ipynb"), as_version=4)
+
+
+def cell_index(nb, grade_id):
+    for i, cell in enumerate(nb.cells):
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return i
+    raise KeyError(grade_id)
+
+
+def student_nb(course: Path, add: str | None = CORRECT_ADD, conv: str | None = CORRECT_CONV):
+    """The released notebook with the two answers written (None: left unanswered)."""
+    nb = release_nb(course)
+    if add is not None:
+        nb.cells[cell_index(nb, "add")].source = add
+    if conv is not None:
+        nb.cells[cell_index(nb, "conv_weights")].source = conv
+    return nb
+
+
+def write(subs: Path, student: str, nb=None, name=f"{LAB}.ipynb", raw: bytes | None = None, folder=LAB):
+    d = subs / student / folder
+    d.mkdir(parents=True, exist_ok=True)
+    if raw is not None:
+        (d / name).write_bytes(raw)
+    elif nb is not None:
+        nbformat.write(nb, str(d / name))
+    return d
+
+
+def hostile_fs_code(course: Path) -> str:
+    """Tries to read the hidden tests and to destroy the gradebook, another submission, grades.csv."""
+    targets = {
+        "source": course / "source" / LAB / f"{LAB}.ipynb",
+        "labs": SOURCE_NB,
+        "gradebook": course / "gradebook.db",
+        "other": course / "submitted" / "correct" / LAB / f"{LAB}.ipynb",
+        "grades": course / "grades.csv",
+    }
+    return (
+        "import os, shutil\n"
+        f"targets = {json.dumps({k: str(v) for k, v in targets.items()})}\n"
+        "for name, path in targets.items():\n"
+        "    try:\n"
+        "        print('LEAK', name, open(path, 'rb').read()[:200])\n"
+        "    except OSError as exc:\n"
+        "        print('blocked read', name, type(exc).__name__)\n"
+        "    for attack in (lambda: open(path, 'w').write('pwned'), lambda: os.remove(path),\n"
+        "                   lambda: shutil.rmtree(os.path.dirname(path))):\n"
+        "        try:\n"
+        "            attack()\n"
+        "            print('DAMAGE', name)\n"
+        "        except OSError as exc:\n"
+        "            print('blocked write', name, type(exc).__name__)\n"
+        "print('uid', os.getuid(), 'repo visible:', os.path.exists(" + repr(str(REPO / "labs")) + "))\n"
+        + CORRECT_ADD
+    )
+
+
+def network_code(port: int) -> str:
+    return (
+        "import socket\n"
+        "for host in ('127.0.0.1', '1.1.1.1'):\n"
+        "    try:\n"
+        f"        socket.create_connection((host, {port} if host == '127.0.0.1' else 80), timeout=3)\n"
+        "        print('NETWORK', host)\n"
+        "    except OSError as exc:\n"
+        "        print('no network to', host, type(exc).__name__)\n" + CORRECT_ADD
+    )
+
+
+SPY_CODE = (  # prints the source of every later cell (so the hidden tests) into the outputs
+    "seen = []\n"
+    "get_ipython().events.register('pre_run_cell', lambda info: seen.append(info.raw_cell))\n"
+    "get_ipython().events.register('post_run_cell', lambda result: print('SPY', seen[-1]))\n"
+    "def add(a, b):\n    return abs(a) + b\n"
+)
+
+
+def build_class(course: Path, subs: Path, listen_port: int) -> dict[str, dict]:
+    """Every case: student -> what the grade must be (score; status; words in the reason)."""
+    cases: dict[str, dict] = {}
+
+    def case(student, expect_score, status="graded", reason=None, **kw):
+        cases[student] = {"score": expect_score, "status": status, "reason": reason}
+        if kw.get("nb") is not None or kw.get("raw") is not None:
+            write(subs, student, **kw)
+
+    case("correct", 5, nb=student_nb(course))
+    case("partial", 2, nb=student_nb(course, conv=None))
+    case("unanswered", 0, nb=release_nb(course))
+    case("wrong_hidden", 3, nb=student_nb(course, add="def add(a, b):\n    return abs(a) + abs(b)\n"))
+    case("infinite_loop", 2, "timeout", "time limit",
+         nb=student_nb(course, conv="while True:\n    pass\n"))
+    case("memory_bomb", 5, nb=student_nb(course, add="try:\n    hog = [bytearray(10**8) for _ in range(100)]\n"
+                                                    "except MemoryError:\n    print('no more memory')\n"
+                                                    "hog = None\n" + CORRECT_ADD))
+    case("os_exit", 2, "died", "died", nb=student_nb(course, conv="import os\nos._exit(3)\n"))
+    case("segfault", 2, "died", "SIGSEGV", nb=student_nb(course, conv="import ctypes\nctypes.string_at(0)\n"))
+    case("sys_exit", 3, nb=student_nb(course, add="import sys\nsys.exit('bye')\n"))
+    case("exit_builtin", 2, nb=student_nb(course, conv="exit()\n"))  # as in ipykernel: the rest runs
+    case("syntax_error", 3, nb=student_nb(course, add="def add(a, b) return a + b\n"))
+    edited = student_nb(course, conv="def conv_weights(C, M, R, S):\n    return 0\n")
+    i = cell_index(edited, "test_conv_weights")
+    edited.cells[i].source = "pass  # the test, gone"
+    edited.cells[i].metadata.nbgrader["points"] = 100
+    case("edited_tests", 2, nb=edited)
+    deleted = student_nb(course, conv="def conv_weights(C, M, R, S):\n    return 0\n")
+    del deleted.cells[cell_index(deleted, "test_conv_weights")]
+    case("deleted_tests", 2, nb=deleted)
+    reordered = student_nb(course)
+    t = reordered.cells.pop(cell_index(reordered, "test_add"))
+    reordered.cells.insert(cell_index(reordered, "add"), t)
+    case("reordered_tests", 3, nb=reordered)
+    no_answer = student_nb(course)
+    del no_answer.cells[cell_index(no_answer, "conv_weights")]
+    case("answer_deleted", 2, nb=no_answer)
+    case("invalid_json", 0, "failed", "not a readable notebook", raw=b'{"cells": [ this is not json')
+    case("empty_file", 0, "failed", "empty", raw=b"")
+    (subs / "missing_notebook" / LAB).mkdir(parents=True)
+    (subs / "missing_notebook" / LAB / "notes.txt").write_text("I forgot the notebook")
+    cases["missing_notebook"] = {"score": 0, "status": "failed", "reason": "missing"}
+    case("misnamed", 5, "graded", "misnamed", nb=student_nb(course), name="my work.ipynb")
+    write(subs, "wrong_folder", student_nb(course), folder="fixture-lab")
+    cases["wrong_folder"] = {"score": 0, "status": "failed", "reason": "no folder"}
+    d = write(subs, "extra_files", student_nb(course))
+    (d / "data.csv").write_text("a,b\n1,2\n")
+    (d / "sub").mkdir()
+    (d / "sub" / "blob.bin").write_bytes(os.urandom(100_000))
+    cases["extra_files"] = {"score": 5, "status": "graded", "reason": None}
+    case("big_output", 5, nb=student_nb(course, add="print('x' * 100_000_000)\n" + CORRECT_ADD))
+    case("hostile_fs", 5, nb=student_nb(course, add=hostile_fs_code(course)))
+    case("network", 5, nb=student_nb(course, add=network_code(listen_port)))
+    case("spy", 3, nb=student_nb(course, add=SPY_CODE))
+    return cases
+
+
+# ---------------------------------------------------------------- the class, graded once
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("autograder")
+    course, subs = base / "course", base / "submissions"
+    run_cli("release", LAB, "--course", str(course), "--labs", str(LABS))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    cases = build_class(course, subs, listener.getsockname()[1])
+    # files a hostile notebook will try to destroy; they must come out unchanged
+    (course / "grades.csv").write_text("student_id,assignment,score\nsomeone,fixture_lab,1\n")
+    protected = {p: p.read_bytes() for p in [course / "grades.csv", course / "gradebook.db",
+                                             course / "source" / LAB / f"{LAB}.ipynb", SOURCE_NB]}
+    # the victim's submission is collected first, so it is on disk when the attacker runs
+    run_cli("grade", LAB, "--course", str(course), "--labs", str(LABS), "--submissions", str(subs),
+            "--student", "correct", "--workers", "1")
+    protected[course / "submitted" / "correct" / LAB / f"{LAB}.ipynb"] = (
+        course / "submitted" / "correct" / LAB / f"{LAB}.ipynb").read_bytes()
+    protected.pop(course / "gradebook.db")  # written by the coordinator: checked by content below
+    t0 = time.monotonic()
+    proc = run_cli("grade", LAB, "--course", str(course), "--labs", str(LABS), "--submissions", str(subs),
+                   "--workers", "2", "--timeout", str(TIMEOUT), "--memory", str(MEMORY))
+    elapsed = time.monotonic() - t0
+    listener.close()
+    results = {p.stem: json.loads(p.read_text()) for p in (course / "autograder" / LAB).glob("*.json")}
+    return {"course": course, "subs": subs, "cases": cases, "results": results, "proc": proc,
+            "protected": protected, "elapsed": elapsed}
+
+
+def outputs_text(course: Path, student: str) -> str:
+    path = course / "autograded" / student / LAB / f"{LAB}.ipynb"
+    return path.read_text()
+
+
+def test_every_case_graded_as_expected(graded):
+    problems = []
+    for student, want in graded["cases"].items():
+        got = graded["results"].get(student)
+        if got is None:
+            problems.append(f"{student}: no result")
+            continue
+        if got["score"] != want["score"] or got["status"] != want["status"]:
+            problems.append(f"{student}: {got['score']} {got['status']} ({got['reason']}), "
+                            f"expected {want['score']} {want['status']}")
+        if want["reason"] and want["reason"].lower() not in got["reason"].lower():
+            problems.append(f"{student}: reason {got['reason']!r} does not say {want['reason']!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_summary_and_plain_progress(graded):
+    out, err = graded["proc"].stdout, graded["proc"].stderr
+    n = len(graded["cases"])
+    assert f"{n} submissions" in out and "graded" in out and "timed out 1" in out and "mean score" in out
+    assert f"[{n}/{n}]" in err  # not a terminal: one plain line per student
+    assert "\r" not in err
+
+
+def test_partly_run_notebook_keeps_results_and_says_why(graded):
+    """os._exit in the second answer: the first test's points stay, the rest score 0 as NotRun."""
+    nb = nbformat.reads(outputs_text(graded["course"], "os_exit"), as_version=4)
+    test_add = nb.cells[cell_index(nb, "test_add")]
+    test_conv = nb.cells[cell_index(nb, "test_conv_weights")]
+    assert not any(o.output_type == "error" for o in test_add.outputs)
+    assert test_conv.outputs[0].ename == "NotRun" and "died" in test_conv.outputs[0].evalue
+    assert "exited with status 3" in graded["results"]["os_exit"]["reason"]
+
+
+def test_students_code_runs_isolated(graded):
+    course = graded["course"]
+    text = outputs_text(course, "hostile_fs")
+    assert "LEAK" not in text and "DAMAGE" not in text, text[:3000]
+    assert text.count("blocked read") == 5
+    assert "uid 65534 repo visible: False" in text
+    for path, data in graded["protected"].items():
+        assert path.read_bytes() == data, f"{path} was changed"
+    assert (course / "grades.csv").read_text().startswith("student_id,assignment,score\nsomeone")
+    assert graded["results"]["correct"]["score"] == 5  # the victim's grade is intact
+
+
+def test_no_network(graded):
+    text = outputs_text(graded["course"], "network")
+    assert "NETWORK" not in text
+    assert "no network to 127.0.0.1" in text and "no network to 1.1.1.1" in text
+
+
+def test_memory_limit_stops_a_memory_bomb(graded):
+    assert "no more memory" in outputs_text(graded["course"], "memory_bomb")
+
+
+def test_huge_output_is_cut(graded):
+    path = graded["course"] / "autograded" / "big_output" / LAB / f"{LAB}.ipynb"
+    assert path.stat().st_size < 2_000_000
+
+
+def test_extra_files_reach_the_notebook_and_autograded_folder(graded):
+    d = graded["course"] / "autograded" / "extra_files" / LAB
+    assert (d / "data.csv").read_text() == "a,b\n1,2\n" and (d / "sub" / "blob.bin").exists()
+
+
+def test_gradebook_is_nbgraders(graded):
+    from nbgrader.api import Gradebook
+
+    course = graded["course"]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        subs = {s.student.id: s for s in gb.find_assignment(LAB).submissions}
+        assert set(subs) == set(graded["cases"])
+        assert subs["correct"].score == 5 and subs["correct"].max_score == 7
+        assert subs["partial"].needs_manual_grade  # the written answer waits for the instructor
+
+
+def test_export_one_row_per_student(graded, tmp_path):
+    course = graded["course"]
+    run_cli("export", "--course", str(course), "--out", str(tmp_path / "g.csv"))
+    rows = list(csv.DictReader((tmp_path / "g.csv").open()))
+    assert {"student_id", "assignment", "score", "max_score", "status"} <= set(rows[0])
+    assert sorted(r["student_id"] for r in rows) == sorted(graded["cases"])
+    by = {r["student_id"]: r for r in rows}
+    assert by["invalid_json"]["score"] == "0.0" and by["invalid_json"]["status"] == "failed"
+    assert "not a readable notebook" in by["invalid_json"]["reason"]
+    assert by["infinite_loop"]["status"] == "timeout"
+
+
+def test_feedback_shows_answers_scores_and_no_hidden_code(graded):
+    course = graded["course"]
+    run_cli("feedback", LAB, "--course", str(course), "--student", "wrong_hidden", "--student", "spy",
+            "--student", "correct")
+    hidden = [line.strip() for line in SOURCE_NB.read_text().split("BEGIN HIDDEN TESTS")[1:]]
+    html = (course / "feedback" / "wrong_hidden" / LAB / f"{LAB}.html").read_text()
+    assert "abs(a) + abs(b)" in html  # the student's answer
+    assert "test_add" in html and "add must handle negative numbers" in html  # name and message
+    for word in ["add(-7, 7)", "add(2.5, 0.25)", "BEGIN HIDDEN TESTS", "conv2d_weights(C=C"]:
+        assert word not in html, word
+    assert "3.0" in html or "3 / 7" in html or "(Score: 3" in html
+    spy = (course / "feedback" / "spy" / LAB / f"{LAB}.html").read_text()
+    assert "SPY" in spy  # its own output is shown...
+    for word in ["add(-7, 7)", "add(2.5, 0.25)", "conv2d_weights(C=C"]:
+        assert word not in spy, word  # ...but not the hidden tests it printed
+    assert hidden  # the source does have hidden tests
+    # plain nbgrader's feedback would show them: the autograded notebook has them
+    assert "add(-7, 7)" in outputs_text(course, "wrong_hidden")
+
+
+def test_regrade_is_idempotent_and_keeps_manual_grades(graded, tmp_path):
+    from nbgrader.api import Gradebook
+
+    course, subs = graded["course"], graded["subs"]
+    url = f"sqlite:///{course / 'gradebook.db'}"
+    with Gradebook(url) as gb:
+        grade = gb.find_grade("written_most_weights", LAB, LAB, "partial")
+        grade.manual_score = 2
+        gb.db.commit()
+    before = {k: v["score"] for k, v in graded["results"].items()}
+    proc = run_cli("grade", LAB, "--course", str(course), "--labs", str(LABS), "--submissions", str(subs),
+                   "--student", "partial", "--student", "correct", "--student", "syntax_error", "--force")
+    assert "3 submissions" in proc.stdout
+    again = {p.stem: json.loads(p.read_text())["score"] for p in (course / "autograder" / LAB).glob("*.json")}
+    assert again["partial"] == before["partial"] + 2  # the manual grade counts and survived
+    assert again["correct"] == before["correct"] and again["syntax_error"] == before["syntax_error"]
+    with Gradebook(url) as gb:
+        assert gb.find_grade("written_most_weights", LAB, LAB, "partial").manual_score == 2
+        assert len(gb.find_assignment(LAB).submissions) == len(graded["cases"])
+    # unchanged submissions are not graded again without --force
+    proc = run_cli("grade", LAB, "--course", str(course), "--labs", str(LABS), "--student", "correct")
+    assert "already graded" in proc.stderr
+
+
+def small_class(course: Path, subs: Path, n: int) -> None:
+    answers = [(CORRECT_ADD, CORRECT_CONV), (CORRECT_ADD, None), (None, CORRECT_CONV),
+               ("def add(a, b):\n    return a - b\n", CORRECT_CONV), ("import os\nos._exit(1)\n", None)]
+    for i in range(n):
+        add, conv = answers[i % len(answers)]
+        write(subs, f"s{i:02d}", student_nb(course, add, conv))
+
+
+def per_cell_scores(course: Path) -> dict:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {(s.student.id, g.name): g.auto_score
+                for s in gb.find_assignment(LAB).submissions for nb in s.notebooks for g in nb.grades}
+
+
+def test_parallel_equals_serial(tmp_path):
+    ref = tmp_path / "c1"
+    run_cli("release", LAB, "--course", str(ref), "--labs", str(LABS))
+    subs = tmp_path / "subs"
+    small_class(ref, subs, 10)
+    run_cli("grade", LAB, "--course", str(ref), "--labs", str(LABS), "--submissions", str(subs), "--workers", "1")
+    par = tmp_path / "c2"
+    run_cli("grade", LAB, "--course", str(par), "--labs", str(LABS), "--submissions", str(subs), "--workers", "3")
+    assert per_cell_scores(ref) == per_cell_scores(par)
+    assert len(per_cell_scores(ref)) == 10 * 3
+
+
+def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path):
+    course, subs = tmp_path / "course", tmp_path / "subs"
+    run_cli("release", LAB, "--course", str(course), "--labs", str(LABS))
+    small_class(course, subs, 12)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.Popen([sys.executable, "-m", "autograder", "grade", LAB, "--course", str(course),
+                             "--labs", str(LABS), "--submissions", str(subs), "--workers", "1"],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    state = course / "autograder" / LAB
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list(state.glob("*.json"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the grader and its sandboxes, mid-class
+    proc.wait()
+    done_before = len(list(state.glob("*.json")))
+    assert 3 <= done_before < 12, "the kill came too late to test anything"
+    rerun = run_cli("grade", LAB, "--course", str(course), "--labs", str(LABS), "--submissions", str(subs))
+    assert rerun.stderr.count("already graded") >= done_before - 1
+    run_cli("export", "--course", str(course))
+    rows = list(csv.DictReader((course / "grades.csv").open()))
+    assert sorted(r["student_id"] for r in rows) == [f"s{i:02d}" for i in range(12)]
+    ref = tmp_path / "ref"
+    run_cli("grade", LAB, "--course", str(ref), "--labs", str(LABS), "--submissions", str(subs))
+    assert per_cell_scores(course) == per_cell_scores(ref)
+
+
+def test_zip_of_submissions(tmp_path):
+    course, subs = tmp_path / "course", tmp_path / "submitted"
+    run_cli("release", LAB, "--course", str(course), "--labs", str(LABS))
+    small_class(course, subs, 2)
+    archive = shutil.make_archive(str(tmp_path / "class"), "zip", root_dir=tmp_path, base_dir="submitted")
+    run_cli("grade", LAB, "--course", str(course), "--labs", str(LABS), "--submissions", archive)
+    assert per_cell_scores(course)[("s00", "test_conv_weights")] == 3
+
+
+def test_dask_local_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    course, subs = tmp_path / "course", tmp_path / "subs"
+    run_cli("release", LAB, "--course", str(course), "--labs", str(LABS))
+    small_class(course, subs, 5)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  dashboard_address=None) as cluster:
+        run_cli("grade", LAB, "--course", str(course), "--labs", str(LABS), "--submissions", str(subs),
+                "--scheduler", cluster.scheduler_address)
+    ref = tmp_path / "ref"
+    run_cli("grade", LAB, "--course", str(ref), "--labs", str(LABS), "--submissions", str(subs))
+    assert per_cell_scores(course) == per_cell_scores(ref)
+
+
+def test_clear_errors(tmp_path):
+    proc = run_cli("grade", "no_such_lab", "--course", str(tmp_path / "c"), "--labs", str(LABS),
+                   "--submissions", str(tmp_path), check=False)
+    assert proc.returncode == 2 and "no lab named 'no_such_lab'" in proc.stderr and "fixture_lab" in proc.stderr
+    proc = run_cli("grade", LAB, "--course", str(tmp_path / "c"), "--labs", str(LABS),
+                   "--submissions", str(tmp_path / "nowhere"), check=False)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+    proc = run_cli("grade", LAB, "--course", str(tmp_path / "c"), "--workers", "0", check=False)
+    assert proc.returncode == 2 and "at least 1" in proc.stderr
+
+
+def test_check_passes_on_a_good_lab_and_fails_a_leaky_one(tmp_path):
+    labs = tmp_path / "labs"
+    shutil.copytree(LABS / LAB, labs / LAB)
+    bad = nbformat.read(str(SOURCE_NB), as_version=4)
+    bad.cells[cell_index(bad, "test_add")].source = "assert True  # does not use the student's names"
+    (labs / "leaky_lab").mkdir()
+    nbformat.write(bad, str(labs / "leaky_lab" / "leaky_lab.ipynb"))
+    proc = run_cli("check", LAB, "leaky_lab", "--labs", str(labs), check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    good = next(line for line in lines if line.startswith(f"{LAB}:"))
+    leaky = next(line for line in lines if line.startswith("leaky_lab:"))
+    assert good.endswith("OK") and "solution 5/5" in good and "identical" in good
+    assert "FAIL" in leaky and "scores 2 auto-graded points, not 0" in leaky
+
+
+def test_leak_detection(tmp_path):
+    def nb(*sources):
+        return json.dumps({"cells": [{"cell_type": "code", "source": s, "metadata": {}} for s in sources]})
+
+    src = tmp_path / "src.ipynb"
+    src.write_text(nb("def f(x):\n    ### BEGIN SOLUTION\n    return x * 12345\n    ### END SOLUTION",
+                      "assert f(1) == 12345\n### BEGIN HIDDEN TESTS\nassert f(2) == 24690, 'two'\n### END HIDDEN TESTS"))
+    clean, leaky = tmp_path / "clean.ipynb", tmp_path / "leaky.ipynb"
+    clean.write_text(nb("def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()", "assert f(1) == 12345"))
+    leaky.write_text(nb("def f(x):\n    return x * 12345", "assert f(1) == 12345\nassert f(2) == 24690, 'two'",
+                        "### END HIDDEN TESTS"))
+    assert leaks(src, clean) == []
+    found = leaks(src, leaky)
+    assert "line 'return x * 12345'" in found and "line \"assert f(2) == 24690, 'two'\"" in found
+    assert "marker 'END HIDDEN TESTS'" in found
+
+
+@pytest.mark.slow
+def test_check_every_lab():
+    """The labs issue's proof: each lab in labs/source passes `python -m autograder check`."""
+    labs = sorted(p.name for p in (REPO / "labs" / "source").glob("*") if p.is_dir())
+    if not labs:
+        pytest.skip("no lab in labs/source yet")
+    proc = run_cli("check", check=False, timeout=1800)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{len(labs)} passed, 0 failed" in proc.stdout
