@@ -6,7 +6,8 @@
 (724406816, 60954656)
 """
 
-from cnnlib.costs import CostReport, LayerCost, count_costs, formulas
+from cnnlib.costs import CostReport, LayerCost, formulas
+from cnnlib.counting import count_costs
 from cnnlib.errors import CnnlibError
 from cnnlib.published import Published
 from cnnlib.registry import ModelInfo, create_model, list_models, model_info, register_model

@@ -19,9 +19,11 @@ from cnnlib.accel.report import AccelReport
 from cnnlib.costs.report import KINDS
 
 #: One colour per layer kind and per storage level, the same in every plot.
-KIND_COLORS = dict(zip(KINDS, ("tab:blue", "tab:purple", "tab:red", "tab:orange", "tab:green",
-                               "tab:gray", "tab:gray", "tab:brown", "tab:pink", "tab:olive"),
-                       strict=True))
+KIND_COLORS = {"conv": "tab:blue", "gconv": "tab:purple", "dwconv": "tab:red", "fc": "tab:orange",
+               "matmul": "tab:cyan", "attention": "gold", "rnn": "navy", "tconv": "teal",
+               "conv3d": "slateblue", "pool": "tab:green", "norm": "tab:gray", "act": "tab:gray",
+               "eltwise": "tab:brown", "rbf": "tab:pink", "other": "tab:olive"}
+assert set(KIND_COLORS) == set(KINDS), "a colour for every kind"
 LEVEL_COLORS = {"dram": "tab:red", "buffer": "tab:orange", "array": "tab:green", "rf": "tab:blue",
                 "mac": "tab:gray"}
 

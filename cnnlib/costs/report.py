@@ -8,14 +8,30 @@ from typing import Any
 
 from cnnlib.costs.formulas import FLOPS_PER_MAC
 
-#: Layer kinds, in the lecture's vocabulary. ``conv`` has G = 1, ``gconv`` 1 < G < C, ``dwconv``
-#: G = C (one input channel per filter). ``fc`` includes convolutions whose filter covers the
-#: whole input (R = H, S = W, no padding), which is the lecture's definition of an FC layer.
+#: Row kinds. The lecture's: ``conv`` has G = 1, ``gconv`` 1 < G < C, ``dwconv`` G = C (one
+#: input channel per filter); a 1-D convolution is one of these with R = H = P = 1 (a one-row
+#: filter on a one-row map). ``fc`` is ``nn.Linear``, a product with a weight matrix
+#: (``F.linear``), or a convolution whose filter covers the whole input (R = H, S = W, no
+#: padding), the lecture's definition of an FC layer. ``pool``, ``norm``, ``act``, ``eltwise``
+#: (element-wise add and scale), ``rbf`` (LeNet-5's output units) and ``other`` (a module with
+#: parameters and no operation counted) do no MACs in the lecture's sense. The rows of
+#: operations that no layer rule counted (:mod:`cnnlib.costs.ops`) have kinds of their own,
+#: each a matrix product with C the length of its dot products and M its output columns:
+#: ``matmul`` (``@``, ``torch.matmul``, ``einsum``, ``bmm``, ``addmm`` on activations),
+#: ``attention`` (the products inside ``nn.MultiheadAttention``, attention kernels: C = keys,
+#: M = query plus value width), ``rnn`` (the products of ``nn.RNN``/``GRU``/``LSTM``, see
+#: :func:`cnnlib.costs.ops.rnn_macs`), ``tconv`` (transposed convolutions of any dimension)
+#: and ``conv3d`` (3-D convolutions); the last two keep the tensors' shapes, with C = the
+#: filter's window (input channels per group times the filter's size).
 CONV_KINDS = frozenset({"conv", "gconv", "dwconv"})
 FC_KINDS = frozenset({"fc"})
-KINDS = ("conv", "gconv", "dwconv", "fc", "pool", "norm", "act", "eltwise", "rbf", "other")
-#: What ``macs`` counts unless the caller asks for more: conv and FC multiply-accumulates.
-DEFAULT_COUNTED = CONV_KINDS | FC_KINDS
+#: Kinds of operations that no lecture letter describes; all of them are matrix products.
+PRODUCT_KINDS = frozenset({"matmul", "attention", "rnn", "tconv", "conv3d"})
+KINDS = ("conv", "gconv", "dwconv", "fc", "matmul", "attention", "rnn", "tconv", "conv3d",
+         "pool", "norm", "act", "eltwise", "rbf", "other")
+#: What ``macs`` counts unless the caller asks otherwise: every multiply-accumulate of a
+#: convolution or a matrix product, which is what ``FlopCounterMode`` counts.
+DEFAULT_COUNTED = CONV_KINDS | FC_KINDS | PRODUCT_KINDS
 
 
 @dataclass(frozen=True)
@@ -111,7 +127,7 @@ class CostReport:
 
     @property
     def macs(self) -> int:
-        """Multiply-accumulates of the counted kinds (conv and FC unless asked otherwise)."""
+        """Multiply-accumulates of the counted kinds (convolutions and products by default)."""
         return self._sum("macs")
 
     @property

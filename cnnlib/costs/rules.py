@@ -71,6 +71,18 @@ def _numel(t: Any) -> int:
     return t.numel() if isinstance(t, torch.Tensor) else 0
 
 
+def conv_kind(C: int, G: int, filter: tuple, input: tuple, output: tuple, padding: tuple) -> str:
+    """``fc``, ``dwconv``, ``gconv`` or ``conv``: the kind of a convolution, in the lecture's terms.
+
+    The lecture's definition: an FC layer is a CONV layer whose filters cover the whole input.
+    """
+    if (*filter, *output, padding) == (*input, 1, 1, (0, 0)):
+        return "fc"
+    if G > 1 and G == C:
+        return "dwconv"
+    return "gconv" if G > 1 else "conv"
+
+
 @cost_rule(nn.Conv2d)
 def conv2d_rule(m: nn.Conv2d, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
     N, C, H, W = inputs[0].shape
@@ -81,15 +93,7 @@ def conv2d_rule(m: nn.Conv2d, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
         padding = (0, 0) if m.padding == "valid" else ((R - 1) // 2, (S - 1) // 2)
     else:
         padding = pair(m.padding)
-    # The lecture's definition: an FC layer is a CONV layer whose filters cover the whole input.
-    if (R, S, P, Q, padding) == (H, W, 1, 1, (0, 0)):
-        kind = "fc"
-    elif G > 1 and G == C:
-        kind = "dwconv"
-    elif G > 1:
-        kind = "gconv"
-    else:
-        kind = "conv"
+    kind = conv_kind(C, G, (R, S), (H, W), (P, Q), padding)
     macs = f.conv2d_macs(N, C, M, P, Q, R, S, G)
     biases = M if m.bias is not None else 0
     return dict(kind=kind, R=R, S=S, C=C, M=M, G=G, stride=_stride(m.stride), padding=padding,

@@ -35,6 +35,8 @@ def render(header: Sequence[str], rows: Iterable[Sequence[object]],
 
 
 def format_report(report: CostReport, kinds: Iterable[str] | None = None) -> str:
+    from cnnlib.costs.report import KINDS
+
     keep = None if kinds is None else set(kinds)
     rows = [
         (r.name, r.kind, "x".join(map(str, r.input_shape[1:])), "x".join(map(str, r.output_shape[1:])),
@@ -44,8 +46,7 @@ def format_report(report: CostReport, kinds: Iterable[str] | None = None) -> str
     table = render(("layer", "kind", "input", "output", "filter (RxSxC -> M)", "stride",
                     "weights", "MACs"), rows, align="llrrlrrr")
     size = "x".join(map(str, report.input_size[1:]))
-    counted = ", ".join(k for k in ("conv", "gconv", "dwconv", "fc", "pool", "norm", "act",
-                                    "eltwise", "rbf", "other") if k in report.counted_kinds)
+    counted = ", ".join(k for k in KINDS if k in report.counted_kinds)
     totals = [
         ("CONV layers", len(report.conv_layers), report.conv_weights, report.conv_macs),
         ("FC layers", len(report.fc_layers), report.fc_weights, report.fc_macs),

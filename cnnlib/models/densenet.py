@@ -25,7 +25,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnlib._speed import cloned_on_meta
 from cnnlib.models.layers import ConvBNAct
 from cnnlib.published import Published
 from cnnlib.registry import register_model
@@ -56,7 +55,6 @@ BOTTLENECK = 4     # the 1x1 conv of a dense layer has 4k filters (DenseNet-B)
 COMPRESSION = 0.5  # theta: a transition keeps half the channels (DenseNet-C)
 
 
-@cloned_on_meta
 class BNReLUConv(nn.Sequential):
     """Batch norm, ReLU, then an R x R convolution: DenseNet's pre-activation unit."""
 
@@ -67,7 +65,6 @@ class BNReLUConv(nn.Sequential):
         self.conv = nn.Conv2d(C, M, R, padding=(R - 1) // 2, bias=False)
 
 
-@cloned_on_meta
 class DenseLayer(nn.Module):
     """One layer of a dense block: a 1x1 bottleneck to 4k channels, then a 3x3 conv to k."""
 
@@ -94,7 +91,6 @@ class DenseBlock(nn.Module):
         return torch.cat(features, 1)                        # (N, C + n*k, H, W)
 
 
-@cloned_on_meta
 class Transition(nn.Sequential):
     """Between dense blocks: BN-ReLU-1x1 conv keeping theta*C channels, then 2x2 average pooling."""
 

@@ -54,7 +54,6 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from cnnlib._speed import cloned_on_meta
 from cnnlib.published import Published
 from cnnlib.registry import register_model
 
@@ -95,7 +94,6 @@ INCEPTION_TABLE = [
 AUX_TAPS = ("4a", "4d")
 
 
-@cloned_on_meta
 class ConvReLU(nn.Sequential):
     """R x S convolution with a bias, then ReLU: the 2014 unit, before batch norm existed."""
 
@@ -107,7 +105,6 @@ class ConvReLU(nn.Sequential):
         ))
 
 
-@cloned_on_meta
 class Inception(nn.Module):
     """The inception module with dimension reductions (Figure 2b): four branches, concatenated."""
 

@@ -42,7 +42,6 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from cnnlib._speed import cloned_on_meta
 from cnnlib.models.layers import ConvBNAct
 from cnnlib.published import Published
 from cnnlib.registry import register_model
@@ -69,7 +68,6 @@ class InceptionRow(NamedTuple):
     pool_proj: int   # branch_pool: pool then 1x1 projection (0: pool only, all C channels pass)
 
 
-@cloned_on_meta
 class InceptionA(nn.Module):
     """35x35 module (Figure 5): 1x1 | 1x1 -> 5x5 | 1x1 -> 3x3 -> 3x3 | avg pool -> 1x1."""
 
@@ -88,7 +86,6 @@ class InceptionA(nn.Module):
                           self.branch_pool(x)], dim=1)
 
 
-@cloned_on_meta
 class InceptionB(nn.Module):
     """Grid reduction 35 -> 17 (Figure 10): 3x3/2 | 1x1 -> 3x3 -> 3x3/2 | max pool 3x3/2."""
 
@@ -104,7 +101,6 @@ class InceptionB(nn.Module):
         return torch.cat([self.branch3x3(x), self.branch3x3dbl(x), self.branch_pool(x)], dim=1)
 
 
-@cloned_on_meta
 class InceptionC(nn.Module):
     """17x17 module (Figure 6, n = 7): 7x7 filters factorized into 1x7 and 7x1.
 
@@ -128,7 +124,6 @@ class InceptionC(nn.Module):
                           self.branch_pool(x)], dim=1)
 
 
-@cloned_on_meta
 class InceptionD(nn.Module):
     """Grid reduction 17 -> 8: 1x1 -> 3x3/2 | 1x1 -> 1x7 -> 7x1 -> 3x3/2 | max pool 3x3/2."""
 
@@ -146,7 +141,6 @@ class InceptionD(nn.Module):
         return torch.cat([self.branch3x3(x), self.branch7x7x3(x), self.branch_pool(x)], dim=1)
 
 
-@cloned_on_meta
 class InceptionE(nn.Module):
     """8x8 module (Figure 7): the 1x3 and 3x1 filters run side by side, widening the output.
 

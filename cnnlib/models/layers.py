@@ -13,14 +13,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnlib._speed import cloned_on_meta
 from cnnlib.costs import formulas as f
 from cnnlib.costs.rules import cost_rule
 
 ActLayer = type[nn.Module]
 
 
-@cloned_on_meta
 class Add(nn.Module):
     """Element-wise sum of two feature maps: the short cut of a residual block."""
 
@@ -28,7 +26,6 @@ class Add(nn.Module):
         return x + shortcut
 
 
-@cloned_on_meta
 class Mul(nn.Module):
     """Element-wise product, broadcasting a per-channel gate over a feature map (SE, attention)."""
 
@@ -36,7 +33,6 @@ class Mul(nn.Module):
         return x * gate
 
 
-@cloned_on_meta
 class ChannelShuffle(nn.Module):
     """ShuffleNet's shuffle: interleave the channels of G groups so the next group conv mixes them.
 
@@ -67,7 +63,6 @@ def _shuffle_rule(m: nn.Module, inputs: tuple, y: torch.Tensor) -> dict[str, Any
     return dict(kind="other", ops=0)
 
 
-@cloned_on_meta
 class ConvBNAct(nn.Sequential):
     """R x S convolution, batch norm, activation: the unit most modern CNNs are made of.
 
@@ -94,7 +89,6 @@ def _takes_inplace(act: ActLayer) -> bool:
     return act in (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.SiLU)
 
 
-@cloned_on_meta
 class SqueezeExcitation(nn.Module):
     """Squeeze-and-excitation (Hu et al., CVPR 2018): a per-channel gate computed from the input.
 

@@ -37,7 +37,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlib._speed import cloned_on_meta
 from cnnlib.costs import formulas as f
 from cnnlib.costs.rules import cost_rule
 from cnnlib.costs.shapes import shape_rule
@@ -54,7 +53,6 @@ C3_TABLE: tuple[tuple[int, ...], ...] = (
 )
 
 
-@cloned_on_meta
 class ScaledTanh(nn.Module):
     """LeCun's squashing function ``A tanh(S a)`` with A = 1.7159 and S = 2/3 (Appendix A)."""
 
@@ -62,7 +60,6 @@ class ScaledTanh(nn.Module):
         return 1.7159 * torch.tanh(x * (2.0 / 3.0))
 
 
-@cloned_on_meta
 class Subsampling(nn.Module):
     """S2 / S4: sum each 2 x 2 window, times a trainable per-map coefficient, plus a bias."""
 
@@ -76,7 +73,6 @@ class Subsampling(nn.Module):
         return torch.addcmul(self.bias.view(1, -1, 1, 1), window_sum, self.coefficient.view(1, -1, 1, 1))
 
 
-@cloned_on_meta
 class SparseConv2d(nn.Module):
     """A convolution in which output map m sees only the input maps ``table[m]`` (C3).
 
@@ -116,7 +112,6 @@ def _hadamard_codes(C: int, classes: int) -> torch.Tensor:
     return torch.tensor(codes, device="cpu")
 
 
-@cloned_on_meta
 class EuclideanRBF(nn.Module):
     """Output units: the squared distance of the 84-vector to each class's fixed prototype."""
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnlib._speed import cloned_on_meta
 from cnnlib.models.layers import ConvBNAct
 from cnnlib.published import Published
 from cnnlib.registry import register_model
@@ -63,7 +62,6 @@ def scaled(M: int, width_mult: float) -> int:
     return max(int(M * width_mult), 8)
 
 
-@cloned_on_meta
 class DepthwiseSeparable(nn.Sequential):
     """A 3x3 depth-wise conv (G = C) then a 1x1 point-wise conv (C -> M), each with BN and ReLU.
 

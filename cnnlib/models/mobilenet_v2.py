@@ -23,7 +23,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnlib._speed import cloned_on_meta
 from cnnlib.models.layers import ActLayer, Add, ConvBNAct, make_divisible
 from cnnlib.published import Published
 from cnnlib.registry import register_model
@@ -43,7 +42,6 @@ STEM = 32     # "conv2d, 32, stride 2" on the 224 x 224 x 3 input
 HEAD = 1280   # "conv2d 1x1, 1280" on 7 x 7 x 320, then "avgpool 7x7" and "conv2d 1x1, k" (the FC)
 
 
-@cloned_on_meta
 class InvertedResidual(nn.Module):
     """Expand (1x1, C -> E), filter (R x R depth-wise on E), [gate (SE)], project (1x1, E -> M).
 

@@ -30,7 +30,6 @@ from enum import Enum
 import torch
 from torch import nn
 
-from cnnlib._speed import cloned_on_meta
 from cnnlib.models.layers import Add, ConvBNAct
 from cnnlib.published import Published
 from cnnlib.registry import register_model
@@ -90,7 +89,6 @@ REDUCTION_CELL = CellSpec(
 )
 
 
-@cloned_on_meta
 class ReLUConvBN(nn.Sequential):
     """ReLU, 1x1 conv, BN: how a cell brings an input to F channels (NASNet puts ReLU first)."""
 
@@ -101,7 +99,6 @@ class ReLUConvBN(nn.Sequential):
         self.bn = nn.BatchNorm2d(M, eps=BN_EPS)
 
 
-@cloned_on_meta
 class SepConvStack(nn.Sequential):
     """NASNet's "separable R x R": ReLU, R x R depth-wise conv, 1x1 point-wise conv, BN, twice.
 
@@ -121,7 +118,6 @@ class SepConvStack(nn.Sequential):
         self.bn2 = nn.BatchNorm2d(M, eps=BN_EPS)
 
 
-@cloned_on_meta
 class Pool(nn.Sequential):
     """3x3 average or max pooling, then a 1x1 conv and BN if the channels must change."""
 
@@ -146,7 +142,6 @@ def make_op(op: Op, C: int, M: int, stride: int) -> nn.Module:
     return SepConvStack(C, M, op.value, stride)
 
 
-@cloned_on_meta
 class FactorizedReduction(nn.Module):
     """Halve H and W of h_{i-1} without dropping pixels: 1x1 convs on the even and the odd pixels.
 
@@ -170,7 +165,6 @@ class FactorizedReduction(nn.Module):
         return self.bn(torch.cat([path1, path2], 1))
 
 
-@cloned_on_meta
 class Combination(nn.Module):
     """One of a cell's five combinations: an operation on each of two hidden states, then a sum."""
 
@@ -185,7 +179,6 @@ class Combination(nn.Module):
         return self.add(self.left(h_left), self.right(h_right))
 
 
-@cloned_on_meta
 class Cell(nn.Module):
     """One Normal or Reduction cell with M filters per operation.
 

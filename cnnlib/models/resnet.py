@@ -42,7 +42,6 @@ from typing import Literal
 import torch
 from torch import nn
 
-from cnnlib._speed import cloned_on_meta
 from cnnlib.models.layers import Add, ConvBNAct, SqueezeExcitation
 from cnnlib.published import Published
 from cnnlib.registry import register_model
@@ -72,7 +71,6 @@ BLOCKS = {
 }
 
 
-@cloned_on_meta
 class BasicBlock(nn.Module):
     """Two 3x3 convs and a short cut (ResNet-18/34, Figure 5 left of He et al.).
 
@@ -94,7 +92,6 @@ class BasicBlock(nn.Module):
         return self.act(self.add(y, self.shortcut(x)))
 
 
-@cloned_on_meta
 class Bottleneck(nn.Module):
     """1x1 reduce, 3x3, 1x1 expand, and a short cut (Figure 5 right of He et al.).
 

@@ -27,7 +27,6 @@ import math
 import torch
 from torch import nn
 
-from cnnlib._speed import cloned_on_meta
 from cnnlib.models.layers import Add, ChannelShuffle, ConvBNAct
 from cnnlib.published import Published
 from cnnlib.registry import register_model
@@ -70,7 +69,6 @@ def v1_channels(groups: int, width_mult: float) -> tuple[int, list[int]]:
     return math.ceil(conv1 / groups) * groups, widths
 
 
-@cloned_on_meta
 class ShuffleV1Unit(nn.Module):
     """Figure 2(b, c): 1x1 GConv, shuffle, 3x3 DWConv, 1x1 GConv; add (stride 1) or concat (stride 2).
 
@@ -142,7 +140,6 @@ V2_WIDTHS: dict[float, tuple[int, int, int, int, int]] = {
 }
 
 
-@cloned_on_meta
 class ShuffleV2Unit(nn.Module):
     """Figure 3(c, d): channel split, 1x1 conv -> 3x3 DWConv -> 1x1 conv on one half, concat, shuffle.
 

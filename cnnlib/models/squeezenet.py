@@ -31,7 +31,6 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from cnnlib._speed import cloned_on_meta
 from cnnlib.published import Published
 from cnnlib.registry import register_model
 
@@ -52,7 +51,6 @@ CONFIGS: dict[str, tuple[tuple[int, int], list[FireRow | str]]] = {
 }
 
 
-@cloned_on_meta
 class Fire(nn.Module):
     """Squeeze with s1x1 1x1 filters, then expand with e1x1 1x1 and e3x3 3x3 filters, concatenated.
 

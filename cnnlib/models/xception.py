@@ -28,7 +28,6 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from cnnlib._speed import cloned_on_meta
 from cnnlib.models.layers import Add, ConvBNAct
 from cnnlib.published import Published
 from cnnlib.registry import register_model
@@ -36,7 +35,6 @@ from cnnlib.registry import register_model
 BN_EPS = 1e-3  # Keras's batch norm epsilon
 
 
-@cloned_on_meta
 class SeparableConvBN(nn.Sequential):
     """Depth-wise 3x3 conv, point-wise 1x1 conv, batch norm; no activation in between.
 
@@ -74,7 +72,6 @@ BLOCKS = [
 EXIT_CONVS = [1536, 2048]  # -> 10x10x1536 -> 10x10x2048
 
 
-@cloned_on_meta
 class XceptionBlock(nn.Module):
     """(ReLU, separable conv + BN) x len(widths), [3x3/2 max pool], plus a short cut."""
 

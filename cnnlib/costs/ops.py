@@ -1,0 +1,235 @@
+"""Operations that no layer rule accounts for: every aten op the forward pass runs, seen once.
+
+While :func:`cnnlib.count_costs` runs a model, :class:`OpCounter` (a ``TorchDispatchMode``,
+active in the counting thread only) sees every aten operation. Operations inside a layer that
+has a cost rule (:mod:`cnnlib.costs.rules`) belong to that layer's row and are passed through.
+Every other operation that multiplies and accumulates gets its MACs and a row of its own,
+attributed to the innermost module that ran it:
+
+* PyTorch's own per-op formulas (``torch.utils.flop_counter``'s registry, halved: a MAC is two
+  FLOPs) cover convolutions of any dimension and transposed ones, ``mm``, ``addmm``, ``bmm``,
+  ``baddbmm`` (what ``@``, ``torch.matmul``, ``einsum`` and ``F.linear`` run as) and the fused
+  scaled dot-product attention kernels, so the total equals ``FlopCounterMode``'s;
+* formulas stated here cover what that registry leaves out: the CPU flash attention kernel
+  (:func:`attention_macs`), matrix-vector and dot products (``mv``, ``addmv``, ``dot``);
+* an operation that costs something and that no formula covers (fused multi-head attention,
+  fused recurrent kernels, linear algebra, FFTs) is reported with a ``UserWarning`` naming the
+  operation and the module, never silently skipped.
+
+Recurrent layers on the meta device run PyTorch's step-by-step implementation, so their matrix
+products are counted one by one; :func:`rnn_macs` states what they add up to.
+
+The mode also computes ``torch.cat`` of contiguous meta tensors from the shapes, instead of
+running PyTorch's meta kernel (Python code at 90 us or more a call; DenseNet-121 concatenates
+62 times in one forward pass). A dispatch mode is per thread, so no other thread's
+``torch.cat`` is affected, and it runs below autograd, which still records gradients.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
+
+from cnnlib.costs.formulas import FLOPS_PER_MAC
+
+aten = torch.ops.aten
+
+#: Row kinds of operations, by what they compute (see :data:`cnnlib.costs.report.KINDS`).
+MATMUL_OPS = frozenset({aten.mm, aten.addmm, aten.bmm, aten.baddbmm, aten.mv, aten.addmv,
+                        aten.dot, aten.vdot, aten._scaled_mm})
+CONV_OPS = frozenset({aten.convolution, aten._convolution, aten.cudnn_convolution,
+                      aten._slow_conv2d_forward, aten.convolution_overrideable})
+
+#: An operation whose name says it multiplies and accumulates: without a formula, it warns.
+COSTLY = re.compile(r"conv|mm|matmul|attention|lstm|gru|rnn|linear|einsum|tensordot|dot|"
+                    r"^mv$|addmv|addr|bilinear|cdist|linalg|fft|multi_head|transformer")
+
+
+def attention_macs(query: torch.Size, key: torch.Size, value: torch.Size) -> int:
+    """MACs of scaled dot-product attention: ``Q K^T`` and ``A V``, per batch and head.
+
+    ``query`` is ``(..., L, E)``, ``key`` ``(..., S, E)``, ``value`` ``(..., S, Ev)``: each of
+    the L queries takes a dot product of length E with each of the S keys, and each of its Ev
+    outputs is a weighted sum of S values, so ``B * heads * L * S * (E + Ev)`` (the softmax and
+    the scaling are not MACs). It equals what ``FlopCounterMode`` counts for the CUDA kernels.
+    """
+    *batch, L, E = query
+    S, Ev = key[-2], value[-1]
+    n = 1
+    for d in batch:
+        n *= d
+    return n * L * S * (E + Ev)
+
+
+def rnn_macs(T: int, N: int, input_size: int, hidden_size: int, gates: int, layers: int = 1,
+             directions: int = 1) -> int:
+    """MACs of a recurrent layer (``nn.RNN``: 1 gate, ``nn.GRU``: 3, ``nn.LSTM``: 4).
+
+    At each of the T time steps, for each layer and direction, each gate multiplies the input
+    (``N x I``) and the previous hidden state (``N x H``) by its weight matrices, giving H
+    outputs: ``T * N * gates * H * (I + H)``. The first layer's input has I = ``input_size``,
+    a deeper layer's I = ``directions * H`` (the outputs of both directions below). The
+    element-wise gate arithmetic and the biases are not MACs. No projection (``proj_size``).
+    """
+    total = 0
+    for layer in range(layers):
+        inputs = input_size if layer == 0 else directions * hidden_size
+        total += directions * T * N * gates * hidden_size * (inputs + hidden_size)
+    return total
+
+
+def _shape(t: Any) -> torch.Size:
+    return t.shape
+
+
+def _flash_cpu(query: Any, key: Any, value: Any, *args: Any, **kwargs: Any) -> int:
+    return attention_macs(query.shape, key.shape, value.shape)
+
+
+def _mv(a: Any, b: Any, *args: Any, **kwargs: Any) -> int:
+    return a.numel()
+
+
+def _addmv(bias: Any, a: Any, b: Any, *args: Any, **kwargs: Any) -> int:
+    return a.numel()
+
+
+def _dot(a: Any, b: Any, *args: Any, **kwargs: Any) -> int:
+    return a.numel()
+
+
+#: Formulas of our own, in MACs, for what ``flop_registry`` does not cover.
+OWN_FORMULAS: dict[Any, Callable[..., int]] = {
+    aten._scaled_dot_product_flash_attention_for_cpu: _flash_cpu,
+    aten.mv: _mv, aten.addmv: _addmv, aten.dot: _dot, aten.vdot: _dot,
+}
+
+
+def op_macs(func: Any, args: tuple, kwargs: dict, out: Any) -> int | None:
+    """MACs of one aten op call, or None when no formula covers it."""
+    packet = func._overloadpacket
+    own = OWN_FORMULAS.get(packet)
+    if own is not None:
+        return own(*args, **kwargs)
+    formula = flop_registry.get(packet)
+    if formula is None:
+        return None
+    return formula(*args, **kwargs, out_val=out) // FLOPS_PER_MAC
+
+
+def _gemm(packet: Any, args: tuple) -> tuple[int, int, int] | None:
+    """``(rows, reduction, columns)`` of a matrix product op, or None."""
+    if packet in (aten.mm, aten.bmm):
+        a, b = args[0].shape, args[1].shape
+    elif packet in (aten.addmm, aten.baddbmm):
+        a, b = args[1].shape, args[2].shape
+    else:
+        return None
+    rows = a[-2] * (a[0] if len(a) == 3 else 1)
+    return rows, a[-1], b[-1]
+
+
+# Operations with nothing to count that the mode should pass through at once.
+_QUIET = frozenset({aten.empty, aten.view, aten._unsafe_view, aten.t, aten.transpose,
+                    aten.permute, aten.expand, aten.reshape, aten.unsqueeze, aten.squeeze,
+                    aten.detach, aten.add, aten.mul, aten.relu, aten.relu_, aten.clone,
+                    aten.flatten, aten.mean, aten.select, aten.slice, aten.split,
+                    aten.split_with_sizes, aten.sum, aten.sigmoid, aten.add_, aten.mul_,
+                    aten.empty_like, aten.hardtanh_, aten.hardswish_, aten.silu_})
+
+
+class OpCounter(TorchDispatchMode):
+    """Counts the operations of one forward pass that no layer rule counted (see the module doc).
+
+    ``walker`` is the collector's: it says whether a layer with a rule is running
+    (``walker.in_rule``), which module is innermost (``walker.stack``), and takes the rows
+    (``walker.op_row``).
+    """
+
+    def __init__(self, walker: Any):
+        super().__init__()
+        self.walker = walker
+        self.warned: set[tuple[str, str]] = set()
+        self.decomposes: dict[Any, bool] = {}
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # By default torch wraps a mode's __torch_dispatch__ in torch._dynamo.disable, whose
+        # first call imports torch._dynamo: two seconds, for a mode that never compiles.
+        return False
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        packet = func._overloadpacket
+        if packet is aten.cat and not kwargs:
+            out = _cat_by_shape(args)
+            if out is not None:
+                return out
+        if self.walker.in_rule or packet in _QUIET:
+            return func(*args, **kwargs)
+        if packet not in flop_registry and packet not in OWN_FORMULAS:
+            # As FlopCounterMode does: an op with a decomposition runs as its parts, which
+            # this mode then sees (and counts) one by one.
+            can = self.decomposes.get(func)
+            if can is None:
+                can = self.decomposes[func] = func._can_decompose()
+            if can:
+                with self:
+                    out = func.decompose(*args, **kwargs)
+                if out is not NotImplemented:
+                    return out
+            out = func(*args, **kwargs)
+            name = packet.__name__
+            if COSTLY.search(name):
+                self._warn(name)
+            return out
+        out = func(*args, **kwargs)
+        macs = op_macs(func, args, kwargs, out)
+        if macs:
+            self.walker.op_row(packet, args, out, macs, _gemm(packet, args))
+        return out
+
+    def _warn(self, op: str) -> None:
+        name, module = self.walker.innermost()
+        if (op, name) in self.warned:
+            return
+        self.warned.add((op, name))
+        where = f"module {name!r} ({module})" if name else f"the model ({module})"
+        warnings.warn(f"cnnlib.count_costs: operation aten.{op} in {where} has no MAC formula; "
+                      "its MACs are not in the report", UserWarning, stacklevel=2)
+
+
+def _cat_by_shape(args: tuple) -> torch.Tensor | None:
+    """``torch.cat`` of contiguous meta tensors of one dtype, from their shapes; else None."""
+    tensors = args[0]
+    dim = args[1] if len(args) > 1 else 0
+    if type(dim) is not int or not tensors:
+        return None
+    first = tensors[0]
+    if not first.is_meta or first.requires_grad:
+        return None
+    shape = list(first.shape)
+    ndim = len(shape)
+    d = dim + ndim if dim < 0 else dim
+    if not 0 <= d < ndim or 0 in shape:
+        return None
+    total = 0
+    for t in tensors:
+        if (not t.is_meta or t.dtype != first.dtype or t.dim() != ndim or t.requires_grad
+                or not t.is_contiguous()):
+            return None
+        s = t.shape
+        if 0 in s or any(s[i] != shape[i] for i in range(ndim) if i != d):
+            return None
+        total += s[d]
+    shape[d] = total
+    return torch.empty(shape, dtype=first.dtype, device="meta")
+
+
+__all__ = ["COSTLY", "OWN_FORMULAS", "OpCounter", "attention_macs", "op_macs", "rnn_macs"]
