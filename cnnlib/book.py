@@ -12,19 +12,22 @@ readable on a phone: at most six short columns, numbers written as ``724M`` rath
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from cnnlib.costs.report import CostReport, LayerCost
+from cnnlib.costs.report import CONV_KINDS, CostReport, LayerCost
 from cnnlib.costs.table import human
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["filter_label", "human", "layer_frame", "shape_label", "totals_frame"]
+__all__ = ["filter_label", "human", "layer_frame", "lecture_names", "shape_label", "totals_frame"]
 
 #: The layer kinds whose MACs and weights the lecture counts (CONV and FC layers).
 COUNTED_KINDS: tuple[str, ...] = ("conv", "gconv", "dwconv", "fc")
+#: The columns :func:`layer_frame` can show, and those it shows unless asked (five fit 420 px).
+ALL_LAYER_COLUMNS: tuple[str, ...] = ("kind", "filter", "M", "output", "weights", "MACs")
+LAYER_COLUMNS: tuple[str, ...] = ("filter", "M", "output", "weights", "MACs")
 
 
 def filter_label(row: LayerCost) -> str:
@@ -50,13 +53,35 @@ def shape_label(shape: tuple[int, ...]) -> str:
     return "x".join(str(d) for d in shape[1:])
 
 
-def layer_frame(report: CostReport, kinds: Iterable[str] = COUNTED_KINDS,
-                digits: int = 3) -> pd.DataFrame:
-    """The layers of ``report`` whose kind is in ``kinds``, as a six-column table.
+def lecture_names(report: CostReport, kinds: Iterable[str] = COUNTED_KINDS) -> dict[str, str]:
+    """Short names for the layers of ``kinds``, numbered by kind as the lecture does.
 
-    Columns: kind, filter (:func:`filter_label`), M (number of filters), output (C x P x Q),
-    weights and MACs written with k/M/G to ``digits`` significant digits. The index is the
-    layer's name in the model. Pass ``kinds`` to show other rows (``"pool"``, ``"rbf"``...).
+    CONV layers (``conv``, ``gconv``, ``dwconv``) become ``CONV1``, ``CONV2``...; FC layers
+    ``FC1``...; other kinds their upper-case kind and a number (``POOL1``). Keys are the
+    layers' names in the model, e.g. ``{"features.0": "CONV1", ..., "classifier.6": "FC3"}``.
+    """
+    wanted = frozenset(kinds)
+    counters: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for r in report.layers:
+        if r.kind not in wanted or r.name in names:
+            continue
+        group = "CONV" if r.kind in CONV_KINDS else r.kind.upper()
+        counters[group] = counters.get(group, 0) + 1
+        names[r.name] = f"{group}{counters[group]}"
+    return names
+
+
+def layer_frame(report: CostReport, kinds: Iterable[str] = COUNTED_KINDS,
+                columns: Sequence[str] = LAYER_COLUMNS, names: str = "model",
+                digits: int = 3) -> pd.DataFrame:
+    """The layers of ``report`` whose kind is in ``kinds``, as a narrow table.
+
+    ``columns`` is any subset of :data:`ALL_LAYER_COLUMNS`: kind, filter
+    (:func:`filter_label`), M (number of filters), output (C x P x Q), weights and MACs, the
+    last two written with k/M/G to ``digits`` significant digits. The row labels are the
+    layers' names in the model (``names="model"``) or the lecture's ``CONV1``... ``FC3``
+    (``names="lecture"``, see :func:`lecture_names`), which fit a phone screen better.
     """
     import pandas as pd
 
@@ -65,18 +90,24 @@ def layer_frame(report: CostReport, kinds: Iterable[str] = COUNTED_KINDS,
     if not rows:
         raise ValueError(f"{report.model} has no layer of kind {sorted(wanted)}; "
                          f"its kinds are {sorted({r.kind for r in report.layers})}")
-    frame = pd.DataFrame(
-        {
-            "kind": [r.kind for r in rows],
-            "filter": [filter_label(r) for r in rows],
-            "M": [r.M if r.M is not None else "" for r in rows],
-            "output": [shape_label(r.output_shape) for r in rows],
-            "weights": [human(r.weights, digits) for r in rows],
-            "MACs": [human(r.macs, digits) for r in rows],
-        },
-        index=pd.Index([r.name for r in rows], name="layer"),
-    )
-    return frame
+    unknown = [c for c in columns if c not in ALL_LAYER_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown column(s) {unknown}; choose from {list(ALL_LAYER_COLUMNS)}")
+    if names not in ("model", "lecture"):
+        raise ValueError(f"names must be 'model' or 'lecture', got {names!r}")
+    cells = {
+        "kind": lambda r: r.kind,
+        "filter": filter_label,
+        "M": lambda r: r.M if r.M is not None else "",
+        "output": lambda r: shape_label(r.output_shape),
+        "weights": lambda r: human(r.weights, digits),
+        "MACs": lambda r: human(r.macs, digits),
+    }
+    labels = lecture_names(report, wanted) if names == "lecture" else {}
+    frame = pd.DataFrame({c: [cells[c](r) for r in rows] for c in columns},
+                         index=[labels.get(r.name, r.name) for r in rows])
+    # The corner cell names the rows: one header row instead of pandas' two.
+    return frame.rename_axis(columns="layer")
 
 
 def totals_frame(report: CostReport, digits: int = 3) -> pd.DataFrame:
@@ -97,4 +128,4 @@ def totals_frame(report: CostReport, digits: int = 3) -> pd.DataFrame:
         "MACs": [human(report.conv_macs, digits), human(report.fc_macs, digits),
                  human(report.conv_macs + report.fc_macs, digits)],
     }
-    return pd.DataFrame(data, index=pd.Index(["CONV", "FC", "total"], name=report.model))
+    return pd.DataFrame(data, index=["CONV", "FC", "total"]).rename_axis(columns=report.model)
