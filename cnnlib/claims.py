@@ -46,7 +46,7 @@ from cnnlib.costs.collect import count_costs
 from cnnlib.costs.report import CostReport, LayerCost
 from cnnlib.costs.table import human, render
 from cnnlib.lecture import MODELS, NOT_COUNTED, depth, lecture_figure, summary_table
-from cnnlib.registry import model_info
+from cnnlib.registry import list_models, model_info
 
 Value = int | float | str | None
 VERDICTS = ("reproduced", "differs", "not computable")
@@ -388,8 +388,8 @@ def _specs() -> list[Spec]:
         Spec(_IMAGENET, "~256x256 pixels (color)", "~256x256", None, "not computable",
              _DATA.format("ImageNet") + "; its images vary in size and the models read crops "
              "of 224, 227 or 299 pixels"),
-        Spec(_IMAGENET, "1000 Classes", "1000", lambda: r("alexnet").output_shape[1], "reproduced",
-             "the classifier of every ImageNet model in cnnlib has 1000 outputs"),
+        Spec(_IMAGENET, "1000 Classes", "1000", _imagenet_classes, "reproduced",
+             "the classifier of every ImageNet model in cnnlib has one output per class"),
         Spec(_IMAGENET, "1.3M Training", "1.3M", None, "not computable", _DATA.format("ImageNet")),
         Spec(_IMAGENET, "100,000 Testing", "100,000", None, "not computable", _DATA.format("ImageNet")),
         Spec(_IMAGENET, "(50,000 Validation)", "50,000", None, "not computable", _DATA.format("ImageNet")),
@@ -523,6 +523,12 @@ def _specs() -> list[Spec]:
     return specs
 
 
+def _imagenet_classes() -> int | str:
+    """Outputs of every registered model but LeNet-5 (MNIST): one number if they all agree."""
+    sizes = {_report(name).output_shape[1] for name in list_models() if name != "lenet5"}
+    return sizes.pop() if len(sizes) == 1 else ", ".join(map(str, sorted(sizes)))
+
+
 def _stack_window(filters: list[tuple[int, int]]) -> str:
     """The window R x S that a stack of stride-1 filters sees: 1 + the sum of (R - 1), likewise S."""
     return f"{1 + sum(R - 1 for R, _ in filters)}x{1 + sum(S - 1 for _, S in filters)}"
@@ -645,6 +651,10 @@ def _shown(value: Value) -> str:
     return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.4g}"
 
 
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def claims_json() -> str:
     """The ledger as a JSON list, one object per claim."""
     return json.dumps([c.record() for c in claims()], indent=1, ensure_ascii=False)
@@ -653,7 +663,8 @@ def claims_json() -> str:
 def claims_table() -> str:
     """The ledger as text: one line per claim, grouped by slide, reasons for what differs."""
     items = claims()
-    rows = [(c.slide, c.quote[:60], c.stated, _shown(c.computed), c.verdict) for c in items]
+    rows = [(_cut(c.slide, 32), _cut(c.quote, 48), _cut(c.stated, 16), _cut(_shown(c.computed), 24),
+             c.verdict) for c in items]
     reasons = [f"- {c.slide} / {c.quote}: {c.why}" for c in items if c.verdict == "differs"]
     counts = ", ".join(f"{n} {v}" for v, n in verdict_counts(items).items())
     return (render(("slide", "claim", "stated", "computed", "verdict"), rows, align="lllrl")
@@ -677,5 +688,4 @@ def claims_html(items: list[Claim] | None = None) -> str:
             rows.append(Group(slide))
         rows.append((c.quote, c.stated, _shown(c.computed) or "–", _MARK[c.verdict]))
         rows.append(Note(c.why))
-    return html_table(("claim", "slide says", "cnnlib", "verdict"), rows,
-                      numeric=(False, True, True, False))
+    return html_table(("claim", "slide says", "cnnlib", "verdict"), rows, widths=(40, 19, 19, 22))

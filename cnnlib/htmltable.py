@@ -16,14 +16,16 @@ __all__ = ["Group", "Note", "Raw", "STYLE", "html_table"]
 STYLE = """<style>
 table.cnnlib-table {border-collapse: collapse; width: 100%; font-size: 0.85em; line-height: 1.3}
 table.cnnlib-table th, table.cnnlib-table td {padding: 0.25em 0.4em; vertical-align: top;
-  border-bottom: 1px solid #ddd; overflow-wrap: anywhere; text-align: left}
-table.cnnlib-table td.num, table.cnnlib-table th.num {text-align: right; white-space: nowrap}
-table.cnnlib-table tr.group th {background: #f3f3f3; font-weight: 600}
+  border-bottom: 1px solid #ddd; text-align: left}
+table.cnnlib-table td, table.cnnlib-table th {overflow-wrap: anywhere}
+table.cnnlib-table .num, table.cnnlib-table .text-right {text-align: right; white-space: nowrap;
+  overflow-wrap: normal}
+table.cnnlib-table tr.group th {background: #f3f3f3; font-weight: 600; padding-top: 0.6em}
 table.cnnlib-table td.note {color: #555; font-size: 0.9em; border-bottom: 1px solid #bbb}
 table.cnnlib-table caption {caption-side: bottom; text-align: left; font-size: 0.9em}
 @media (max-width: 600px) {
-  table.cnnlib-table {font-size: 0.75em}
-  table.cnnlib-table th, table.cnnlib-table td {padding: 0.2em 0.25em}
+  table.cnnlib-table {font-size: 0.72em}
+  table.cnnlib-table th, table.cnnlib-table td {padding: 0.2em 0.2em}
 }
 </style>"""
 
@@ -47,18 +49,24 @@ def _cell(value: object, tag: str, css: str = "", span: int = 1) -> str:
 
 
 def html_table(header: Sequence[str], rows: Iterable[Sequence[object] | Group | Note], *,
-               numeric: Sequence[bool] | None = None, caption: str = "",
-               style: bool = True) -> str:
+               numeric: Sequence[bool] | None = None, widths: Sequence[int] | None = None,
+               caption: str = "", style: bool = True) -> str:
     """An HTML table; ``numeric[i]`` right-aligns column i and keeps it on one line.
 
     A :class:`Group` row is a heading across all columns, a :class:`Note` row a full-width line
-    of smaller text. Cells are escaped unless they are :class:`Raw`.
+    of smaller text. Cells are escaped unless they are :class:`Raw`. ``widths`` (percentages)
+    fixes the columns' widths, so that a narrow screen wraps text instead of squeezing a column.
     """
     numeric = list(numeric) if numeric is not None else [False] * len(header)
     if len(numeric) != len(header):
         raise ValueError(f"numeric has {len(numeric)} flags for {len(header)} columns")
     out = [STYLE] if style else []
-    out.append('<table class="cnnlib-table">')
+    if widths is not None and len(widths) != len(header):
+        raise ValueError(f"widths has {len(widths)} entries for {len(header)} columns")
+    fixed = ' style="table-layout: fixed"' if widths else ""
+    out.append(f'<table class="cnnlib-table"{fixed}>')
+    if widths:
+        out.append("<colgroup>" + "".join(f'<col style="width: {w}%">' for w in widths) + "</colgroup>")
     if caption:
         out.append(_cell(caption, "caption"))
     out.append("<thead><tr>" + "".join(_cell(h, "th", "num" if n else "")

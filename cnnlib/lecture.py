@@ -223,5 +223,6 @@ def summary_html(table: dict[str, list[Cell]] | None = None) -> str:
             out.append(Raw(text))
         rows.append(out)
     notes = "".join(f"<li>{escape(line)}</li>" for line in lines)
-    return (html_table(("", *MODELS), rows)
+    share = (100 - 22) // len(MODELS)
+    return (html_table(("", *MODELS), rows, widths=(100 - share * len(MODELS), *[share] * len(MODELS)))
             + f'<ol style="font-size:0.85em">{notes}</ol>')

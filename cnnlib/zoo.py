@@ -75,8 +75,8 @@ def zoo_rows() -> list[ZooRow]:
 def zoo_table(markdown: bool = False, cite: bool = False) -> str:
     """The zoo as text, or as a Markdown table (``cite=True`` writes MyST ``{cite}`` roles).
 
-    The Markdown table is the book's: seven short columns (the input as its side in pixels),
-    so that it fits a phone's width; the text table spells the input out.
+    The Markdown table is the book's: five short columns (the input's side in pixels goes with
+    the model's name), so that it fits a phone's width; the text table spells the input out.
     """
     rows = zoo_rows()
     if not markdown:
@@ -84,13 +84,13 @@ def zoo_table(markdown: bool = False, cite: bool = False) -> str:
         cells = [(r.name, "x".join(map(str, r.input_size)), human(r.params), human(r.weights),
                   human(r.macs), r.conv_layers, r.fc_label, r.paper) for r in rows]
         return render(header, cells, align="llrrrrrl")
-    header = ("model", "input", "weights", "params", "MACs", "CONV", "FC")
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["--:"] * 6) + "|"]
+    header = ("model (input)", "weights", "params", "MACs", "CONV / FC")
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["--:"] * 4) + "|"]
     for r in rows:
         C, H, W = r.input_size
-        size = f"{H}" if H == W else f"{H}x{W}"
+        size = (f"{H} px" if H == W else f"{H}x{W} px") + (", grey" if C == 1 else "")
         paper = f" {{cite:p}}`{r.paper}`" if cite else f" ({r.paper})"
-        cells = (f"`{r.name}`{paper}", size + (" grey" if C == 1 else ""), human(r.weights),
-                 human(r.params), human(r.macs), str(r.conv_layers), r.fc_label)
+        cells = (f"`{r.name}` ({size}){paper}", human(r.weights), human(r.params), human(r.macs),
+                 f"{r.conv_layers} / {r.fc_label}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
