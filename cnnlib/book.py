@@ -25,9 +25,10 @@ __all__ = ["filter_label", "human", "layer_frame", "lecture_names", "shape_label
 
 #: The layer kinds whose MACs and weights the lecture counts (CONV and FC layers).
 COUNTED_KINDS: tuple[str, ...] = ("conv", "gconv", "dwconv", "fc")
-#: The columns :func:`layer_frame` can show, and those it shows unless asked (five fit 420 px).
+#: The columns :func:`layer_frame` can show, and those it shows unless asked: four fit a
+#: 420 px page with any layer names; five fit with short names (``names="lecture"``).
 ALL_LAYER_COLUMNS: tuple[str, ...] = ("kind", "filter", "M", "output", "weights", "MACs")
-LAYER_COLUMNS: tuple[str, ...] = ("filter", "M", "output", "weights", "MACs")
+LAYER_COLUMNS: tuple[str, ...] = ("filter", "M", "weights", "MACs")
 
 
 def filter_label(row: LayerCost) -> str:

@@ -8,7 +8,7 @@ from cnnlib.book import filter_label, layer_frame, lecture_names, totals_frame
 
 def test_alexnet_layer_frame_shows_per_group_channels():
     frame = layer_frame(cnnlib.count_costs("alexnet"))
-    assert list(frame.columns) == ["filter", "M", "output", "weights", "MACs"]
+    assert list(frame.columns) == ["filter", "M", "weights", "MACs"]
     assert len(frame) == 8  # 5 CONV + 3 FC, nothing else
     assert frame.loc["features.4", "filter"] == "5x5x48, G=2"      # the lecture's C = 48
     assert frame.loc["features.10", "filter"] == "3x3x192, G=2"
