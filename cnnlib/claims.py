@@ -168,6 +168,8 @@ def _share(a: float, b: float) -> float:
     return round(a / b, 3)
 
 
+_CONTEST = ("a result of the ImageNet challenge ({}), not a property of the layers; the "
+            "accuracies behind it are in the summary slide's top-5 row")
 _MNIST = "MNIST"
 _IMAGENET = "ImageNet"
 _DATA = "a property of the data set, not of a model: cnnlib ships no copy of {}"
@@ -176,9 +178,36 @@ _ACCURACY = ("an accuracy measured by training on ImageNet: layer shapes do not 
 _TRUNCATED = "the slide truncates: {:,} weights ({:,} with biases) round to 35k, not 34k"
 
 
+def _paper_year(model: str) -> int:
+    """The year of the paper a model cites, from its key in references.bib (``he2016deep``)."""
+    m = re.search(r"(19|20)\d\d", model_info(model).paper)
+    if not m:
+        raise ValueError(f"{model}'s paper key {model_info(model).paper!r} names no year")
+    return int(m.group())
+
+
+def _year_specs() -> list[Spec]:
+    """The dates of the slide "High Accuracy CNN Models", against the papers cnnlib cites."""
+    slide = "High Accuracy CNN Models"
+    contest = ("the slide dates the model by its ImageNet challenge entry ({0}); the paper that "
+               "describes it, which cnnlib cites, appeared in {1}")
+    specs = []
+    for label, year, model, verdict in (
+            ("LeNet", "1998", "lenet5", "reproduced"), ("AlexNet", "2012", "alexnet", "reproduced"),
+            ("VGGNet", "2014", "vgg16", "differs"), ("GoogleNet", "2014", "googlenet", "differs"),
+            ("ResNet", "2015", "resnet50", "differs")):
+        specs.append(Spec(slide, f"{label} ({year})", year, lambda m=model: _paper_year(m), verdict,
+                          "the year of the paper cnnlib cites for it" if verdict == "reproduced"
+                          else (lambda v, y=year: contest.format(y, v))))
+    specs.insert(2, Spec(slide, "OverFeat (2013)", "2013", None, "not computable",
+                         "cnnlib has no OverFeat model (the lecture names it only here)"))
+    return specs
+
+
 def _alexnet_specs() -> list[Spec]:
     """The AlexNet slides: totals, the layer configuration table and the bar labels."""
     specs = [
+        Spec("AlexNet", "ILSCVR12 Winner", "12", None, "not computable", _CONTEST.format("2012")),
         Spec("AlexNet", "CONV Layers: 5", "5", lambda: len(_report("alexnet").conv_layers), "reproduced",
              "conv1 to conv5; layers 2, 4 and 5 are grouped (G = 2, one group per GPU)"),
         Spec("AlexNet", "Fully Connected Layers: 3", "3", lambda: len(_report("alexnet").fc_layers),
@@ -367,6 +396,7 @@ def _efficientnet_scaling() -> str:
 def _specs() -> list[Spec]:
     r = _report
     specs = [
+        *_year_specs(),
         Spec(_MNIST, "28x28 pixels (B&W)", "28x28", None, "not computable",
              _DATA.format("MNIST") + "; LeNet-5 reads a digit centred in a 32x32 field"),
         Spec(_MNIST, "10 Classes", "10", lambda: r("lenet5").output_shape[1], "reproduced",
@@ -427,6 +457,8 @@ def _specs() -> list[Spec]:
                        f"{human(v)}; 358M is what they give if the 3x3 filters read 128 channels "
                        f"(a slip in the example). GoogLeNet's real module 3b costs "
                        f"{human(_module_macs('inception3b'))}"),
+        Spec("ResNet", "ILSVRC15 Winner (better than human level accuracy!)", "15", None, "not computable",
+             _CONTEST.format("2015")),
         Spec("ResNet: Bottleneck", "Also makes network deeper (ResNet-34 -> ResNet-50)", "34",
              lambda: _weight_layers("resnet34"), "reproduced",
              "CONV and FC layers on the longest path (the 1x1 projection shortcuts run beside it)"),
@@ -483,6 +515,8 @@ def _specs() -> list[Spec]:
         Spec("Example: Inception V3", "5x5 filter -> 3x3 filters", "5x5",
              lambda: _stack_window([(3, 3), (3, 3)]), "reproduced",
              "two stacked 3x3 filters see a 5x5 window (as on the VGG slide)"),
+        Spec("Example: ResNeXt", "Used by ILSVRC 2017 Winner SENet", "2017", None, "not computable",
+             _CONTEST.format("2017")),
         Spec("Reduce Channels (C): Grouped Convolutions",
              "Example for G=2: Each filter requires 2x fewer weights", "2x",
              lambda: _grouping_ratio("weights"), "reproduced",
@@ -496,6 +530,9 @@ def _specs() -> list[Spec]:
         Spec("Depth-wise Convolutions", "number of groups (G) equals number channels (C)", "G = C",
              lambda: "G = C" if all(c.G == c.C for c in r("mobilenet_v1").of_kind("dwconv")) else "G != C",
              "reproduced", "checked on MobileNet's 13 depth-wise layers"),
+        Spec("Depth-wise Convolutions", "(i.e., one input channel per group)", "one",
+             lambda: max(c.C // c.G for c in r("mobilenet_v1").of_kind("dwconv")), "reproduced",
+             "C/G in every depth-wise layer of MobileNet"),
         Spec("Depth-wise Convolutions", "Typically, M=C", "M = C",
              lambda: "M = C" if all(c.M == c.C for c in r("mobilenet_v1").of_kind("dwconv")) else "M != C",
              "reproduced", "checked on MobileNet's 13 depth-wise layers"),
