@@ -47,14 +47,14 @@ class LabCheck:
                 f"release {'clean' if not self.leaks else 'LEAKS'} ({self.seconds:.1f} s): {verdict}")
 
 
-def _regions(source: str, begin: str, end: str) -> tuple[list[str], list[str]]:
-    """(lines inside begin/end regions, lines outside), stripped."""
+def _regions(source: str) -> tuple[list[str], list[str]]:
+    """(lines inside solution or hidden-test regions, lines outside both), stripped."""
     inside, outside, depth = [], [], False
     for line in source.splitlines():
-        if begin in line:
+        if "BEGIN SOLUTION" in line or "BEGIN HIDDEN TESTS" in line:
             depth = True
             continue
-        if end in line:
+        if "END SOLUTION" in line or "END HIDDEN TESTS" in line:
             depth = False
             continue
         (inside if depth else outside).append(line.strip())
@@ -69,11 +69,9 @@ def leaks(source_nb: Path, release_nb: Path) -> list[str]:
     found = [f"marker {m!r}" for m in MARKERS if m in released]
     secret, public = [], set()
     for cell in src.get("cells", []):
-        text = "".join(cell.get("source", ""))
-        for begin, end in (("BEGIN SOLUTION", "END SOLUTION"), ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")):
-            inside, outside = _regions(text, begin, end)
-            secret += inside
-            public.update(outside)
+        inside, outside = _regions("".join(cell.get("source", "")))
+        secret += inside
+        public.update(outside)
     released_lines = {line.strip() for line in released.splitlines()}
     for line in secret:
         if len(line) >= 12 and line in released_lines and line not in public and not line.startswith("#"):

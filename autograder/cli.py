@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from .course import DEFAULT_COURSE, Course, UsageError
 
@@ -76,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # nbgrader 0.9's gradebook trips SQLAlchemy 2's autoflush warnings: noise for an instructor
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
     try:
         return _run(args)
     except UsageError as exc:

@@ -40,9 +40,11 @@ def _hidden_lines(hidden: dict[str, str]) -> set[str]:
         for line in src.splitlines():
             if "BEGIN HIDDEN TESTS" in line:
                 inside = True
+                lines.add(line.strip())
                 continue
             if "END HIDDEN TESTS" in line:
                 inside = False
+                lines.add(line.strip())
                 continue
             if inside and len(line.strip()) >= 8:
                 lines.add(line.strip())
@@ -111,7 +113,8 @@ def feedback(course: Course, lab: str, students: list[str] | None = None) -> lis
     """HTML feedback for every graded student of LAB (or the ones named). The files written."""
     from nbgrader.apps import NbGraderAPI
 
-    course.lab_source(lab)
+    if not (course.root / "source" / lab).is_dir():
+        raise UsageError(f"{lab} was never released or graded in {course.root}")
     autograded_root = course.root / "autograded"
     graded = sorted(p.parent.name for p in autograded_root.glob(f"*/{lab}") if p.is_dir())
     if students:
@@ -130,7 +133,8 @@ def feedback(course: Course, lab: str, students: list[str] | None = None) -> lis
                 if path.suffix == ".ipynb":
                     nb = nbformat.read(str(path), as_version=4)
                     nbformat.write(clean_notebook(nb, hidden.get(path.stem, {})), str(dst / path.name))
-                elif path.is_file() and path.name == "timestamp.txt":
+                elif path.is_file() and path.name in {"timestamp.txt", "submission_secret.txt"}:
+                    # nbgrader's release_feedback finds the student's feedback by this secret
                     shutil.copyfile(path, dst / path.name)
         cfg = copy.deepcopy(course.config)
         cfg.CourseDirectory.autograded_directory = clean_root.name

@@ -486,16 +486,26 @@ def _grade_students(course, lab, students, notebooks, limits, workers, scheduler
     progress = Progress(len(students), stream)
     rows: list[dict] = []
     todo: dict[str, dict] = {}  # student -> {"key", "preps": {notebook: Prepared}, "replies": {}}
+    keys = {sid: submission_key(course, lab, sid, limits) for sid in students}
+    pending = []
     for sid in students:
-        key = submission_key(course, lab, sid, limits)
         old = read_result(course, lab, sid)
-        if not force and old and old.get("key") == key:
+        if not force and old and old.get("key") == keys[sid]:
             rows.append(old)
             progress.update(sid, old["status"], "(already graded)")
-            continue
-        _open_submission(course, lab, sid)
-        preps = {nb: prepare(course, lab, sid, nb, limits) for nb in notebooks}
-        todo[sid] = {"key": key, "preps": preps, "replies": {}}
+        else:
+            pending.append(sid)
+    # the workers warm up (torch import) while the coordinator sanitises the notebooks
+    pool = _make_pool(course, lab, workers, scheduler, sandbox) if pending else None
+    try:
+        for sid in pending:
+            _open_submission(course, lab, sid)
+            preps = {nb: prepare(course, lab, sid, nb, limits) for nb in notebooks}
+            todo[sid] = {"key": keys[sid], "preps": preps, "replies": {}}
+    except BaseException:
+        if pool is not None:
+            pool.close()
+        raise
 
     def finish(sid: str) -> None:
         entry = todo[sid]
@@ -543,16 +553,16 @@ def _grade_students(course, lab, students, notebooks, limits, workers, scheduler
         waiting[sid] = n
         if n == 0:
             finish(sid)
-    if jobs:
-        pool = _make_pool(course, lab, workers, scheduler, sandbox)
-        try:
+    try:
+        if jobs:
             for key, reply in pool.run(jobs):
                 sid, name = key.split("\0", 1)
                 todo[sid]["replies"][name] = reply
                 waiting[sid] -= 1
                 if waiting[sid] == 0:
                     finish(sid)
-        finally:
+    finally:
+        if pool is not None:
             pool.close()
     rows.sort(key=lambda r: r["student_id"])
     summary = Summary(lab, rows, time.monotonic() - start, workers if not scheduler else 0, sandbox)

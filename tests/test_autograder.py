@@ -9,8 +9,10 @@ one run of `python -m autograder grade` covers them all; each test below asserts
 from __future__ import annotations
 
 import csv
+import html
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -131,7 +133,7 @@ def network_code(port: int) -> str:
 SPY_CODE = (  # prints the source of every later cell (so the hidden tests) into the outputs
     "seen = []\n"
     "get_ipython().events.register('pre_run_cell', lambda info: seen.append(info.raw_cell))\n"
-    "get_ipython().events.register('post_run_cell', lambda result: print('SPY', seen[-1]))\n"
+    "get_ipython().events.register('post_run_cell', lambda result: print('SPY', *seen, sep='\\n'))\n"
     "def add(a, b):\n    return abs(a) + b\n"
 )
 
@@ -145,7 +147,9 @@ def build_class(course: Path, subs: Path, listen_port: int) -> dict[str, dict]:
         if kw.get("nb") is not None or kw.get("raw") is not None:
             write(subs, student, **kw)
 
-    case("correct", 5, nb=student_nb(course))
+    correct = student_nb(course)
+    correct.cells[cell_index(correct, "written_most_weights")].source = "FC6: 9216 x 4096 weights."
+    case("correct", 5, nb=correct)
     case("partial", 2, nb=student_nb(course, conv=None))
     case("unanswered", 0, nb=release_nb(course))
     case("wrong_hidden", 3, nb=student_nb(course, add="def add(a, b):\n    return abs(a) + abs(b)\n"))
@@ -225,8 +229,9 @@ def graded(tmp_path_factory):
 
 
 def outputs_text(course: Path, student: str) -> str:
-    path = course / "autograded" / student / LAB / f"{LAB}.ipynb"
-    return path.read_text()
+    """Everything the student's graded notebook printed (not its source)."""
+    nb = nbformat.read(str(course / "autograded" / student / LAB / f"{LAB}.ipynb"), as_version=4)
+    return json.dumps([c.get("outputs", []) for c in nb.cells])
 
 
 def test_every_case_graded_as_expected(graded):
@@ -302,7 +307,8 @@ def test_gradebook_is_nbgraders(graded):
         subs = {s.student.id: s for s in gb.find_assignment(LAB).submissions}
         assert set(subs) == set(graded["cases"])
         assert subs["correct"].score == 5 and subs["correct"].max_score == 7
-        assert subs["partial"].needs_manual_grade  # the written answer waits for the instructor
+        assert subs["correct"].needs_manual_grade  # the written answer waits for the instructor
+        assert not subs["partial"].needs_manual_grade  # nothing written: 0, as nbgrader does
 
 
 def test_export_one_row_per_student(graded, tmp_path):
@@ -317,24 +323,34 @@ def test_export_one_row_per_student(graded, tmp_path):
     assert by["infinite_loop"]["status"] == "timeout"
 
 
+def html_text(path: Path) -> str:
+    """The text a reader sees (syntax highlighting splits code into many tags)."""
+    raw = path.read_text()
+    return html.unescape(re.sub(r"<[^>]+>", "", raw[raw.find("<main"):]))
+
+
 def test_feedback_shows_answers_scores_and_no_hidden_code(graded):
     course = graded["course"]
     run_cli("feedback", LAB, "--course", str(course), "--student", "wrong_hidden", "--student", "spy",
             "--student", "correct")
     hidden = [line.strip() for line in SOURCE_NB.read_text().split("BEGIN HIDDEN TESTS")[1:]]
-    html = (course / "feedback" / "wrong_hidden" / LAB / f"{LAB}.html").read_text()
-    assert "abs(a) + abs(b)" in html  # the student's answer
-    assert "test_add" in html and "add must handle negative numbers" in html  # name and message
-    for word in ["add(-7, 7)", "add(2.5, 0.25)", "BEGIN HIDDEN TESTS", "conv2d_weights(C=C"]:
-        assert word not in html, word
-    assert "3.0" in html or "3 / 7" in html or "(Score: 3" in html
-    spy = (course / "feedback" / "spy" / LAB / f"{LAB}.html").read_text()
+    page = html_text(course / "feedback" / "wrong_hidden" / LAB / f"{LAB}.html")
+    assert "return abs(a) + abs(b)" in page  # the student's answer
+    assert "Score: 0.0 / 2.0" in page and "Score: 3.0 / 3.0" in page  # the scores
+    assert "Test test_add failed: AssertionError: add must handle negative numbers" in page
+    assert 'assert add(1, 2) == 3, "add(1, 2) should be 3"' in page  # the public test
+    raw = (course / "feedback" / "wrong_hidden" / LAB / f"{LAB}.html").read_text()
+    for word in ["add(-7", "2.5, 0.25", "BEGIN HIDDEN TESTS", "conv2d_weights(C=C"]:
+        assert word not in page and word not in raw, word
+    assert "Traceback" not in page
+    spy = html_text(course / "feedback" / "spy" / LAB / f"{LAB}.html")
     assert "SPY" in spy  # its own output is shown...
-    for word in ["add(-7, 7)", "add(2.5, 0.25)", "conv2d_weights(C=C"]:
+    assert "[hidden test code removed]" in spy
+    for word in ["add(-7", "2.5, 0.25", "conv2d_weights(C=C", "HIDDEN TESTS"]:
         assert word not in spy, word  # ...but not the hidden tests it printed
     assert hidden  # the source does have hidden tests
     # plain nbgrader's feedback would show them: the autograded notebook has them
-    assert "add(-7, 7)" in outputs_text(course, "wrong_hidden")
+    assert "add(-7, 7)" in (course / "autograded" / "wrong_hidden" / LAB / f"{LAB}.ipynb").read_text()
 
 
 def test_regrade_is_idempotent_and_keeps_manual_grades(graded, tmp_path):
