@@ -176,8 +176,7 @@ MUTANTS = [
                                  nn.Conv2d(w1, w2, k, padding=k // 2), nn.ReLU(), nn.MaxPool2d(2),
                                  nn.Flatten(), nn.Linear(4 * w2, 10))   # never separable
         """), False),
-    ("lab6_nas", "test_configurations", "search_space", _src("""
-        SEARCH_SPACE = {"width1": [4, 8], "width2": [8, 16], "kernel": [3, 5], "separable": [False, True]}
+    ("lab6_nas", "test_configurations", "configurations", _src("""
         def configurations(space):
             keys = ["width1", "width2", "kernel", "separable"]      # not the dict's order
             return [dict(zip(keys, v, strict=True)) for v in itertools.product(*(space[k] for k in keys))]
