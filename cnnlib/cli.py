@@ -3,38 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
-from cnnlib.errors import BadInputSizeError, CnnlibError
+from cnnlib.args import parse_input_size, parse_settings
+from cnnlib.errors import CnnlibError
 
-
-def parse_input_size(text: str) -> tuple[int, ...]:
-    """``"3x224x224"`` -> ``(3, 224, 224)``; also ``"224"`` for a square RGB input."""
-    try:
-        dims = tuple(int(d) for d in text.lower().replace("*", "x").split("x"))
-    except ValueError:
-        raise BadInputSizeError(f"--input must look like 3x224x224, got {text!r}") from None
-    if len(dims) == 1:
-        dims = (3, dims[0], dims[0])
-    return dims
-
-
-def parse_settings(items: Sequence[str]) -> dict[str, Any]:
-    """``["variant=v1.5", "width_mult=0.5"]`` -> keyword arguments for a model builder."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise CnnlibError(f"--set takes KEY=VALUE, got {item!r}")
-        try:
-            out[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key] = value
-    return out
+__all__ = ["build_parser", "main", "parse_input_size", "parse_settings"]
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -50,12 +26,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from cnnlib.costs.collect import count_costs
+    from cnnlib.costs.collect import counted_kinds
+    from cnnlib.counting import count_costs
 
     size = parse_input_size(args.input) if args.input else None
     count = "all" if args.count == "all" else args.count.split(",")
+    kinds = counted_kinds(args.kinds.split(",")) if args.kinds else None  # checked before counting
     report = count_costs(args.model, size, count=count, **parse_settings(args.set))
-    print(report.table(kinds=args.kinds.split(",") if args.kinds else None))
+    print(report.table(kinds=kinds))
     return 0
 
 
@@ -81,6 +59,9 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from cnnlib.accel import cli as accel_cli  # one way only: accel's CLI imports nothing here
+    from cnnlib.costs.report import DEFAULT_COUNTED, KINDS
+
     parser = argparse.ArgumentParser(
         prog="python -m cnnlib",
         description="Models of the 'Popular DNN Models' lecture and exact counts of their costs.",
@@ -96,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a builder argument, e.g. --set variant=v1.5 (repeatable)")
     p.add_argument("--kinds", help="only these layer kinds in the table, e.g. conv,dwconv,fc")
-    p.add_argument("--count", default="conv,gconv,dwconv,fc",
-                   help="layer kinds whose operations MACs include ('all' for every kind)")
+    p.add_argument("--count", default=",".join(k for k in KINDS if k in DEFAULT_COUNTED),
+                   help="layer kinds whose operations MACs include ('all' for every kind; "
+                        "default: convolutions and matrix products)")
     p.set_defaults(run=_cmd_summary)
 
     p = sub.add_parser("table", help="the lecture's 'Summary of Popular CNNs', regenerated")
@@ -111,8 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per claim")
     p.set_defaults(run=_cmd_claims)
 
-    from cnnlib.accel import cli as accel_cli
-
     p = sub.add_parser("accel", help="latency, utilisation and energy of a model on an accelerator")
     accel_cli.add_arguments(p)
     p.set_defaults(run=accel_cli.run)
@@ -120,14 +100,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; ``CNNLIB_DEBUG=1`` shows the full traceback of every error."""
     args = build_parser().parse_args(argv)
+    debug = bool(os.environ.get("CNNLIB_DEBUG"))
     try:
         return args.run(args)
+    except BrokenPipeError:
+        # The reader went away (``python -m cnnlib zoo | head -1``): stop quietly. Python would
+        # flush stdout again at exit and fail once more, so point it at /dev/null first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except CnnlibError as e:
+        if debug:
+            raise
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Exception as e:  # a bug, not bad input: one line, and the traceback on request
-        if os.environ.get("CNNLIB_DEBUG"):
+        if debug:
             raise
         print(f"internal error: {type(e).__name__}: {e}\n(set CNNLIB_DEBUG=1 to see the traceback)",
               file=sys.stderr)

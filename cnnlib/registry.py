@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from cnnlib._speed import building_on_meta
-from cnnlib.errors import BadModelArgumentError, UnknownModelError
+from cnnlib.errors import BadModelArgumentError, CnnlibError, UnknownModelError
 from cnnlib.published import Published
 
 Builder = Callable[..., nn.Module]
@@ -101,18 +101,34 @@ def create_model(name: str, *, device: str | torch.device | None = None,
     """Build a registered model. ``device="meta"`` builds it without allocating any weights."""
     info = model_info(name)
     _check_kwargs(info, kwargs)
+    dev = _device(device)
     try:
-        if device is None:
+        if dev is None:
             return info.build(**kwargs)
-        if torch.device(device).type == "meta":
+        if dev.type == "meta":
             with building_on_meta():
                 return info.build(**kwargs)
-        with torch.device(device):
+        with dev:
             return info.build(**kwargs)
     except (ValueError, TypeError) as e:  # a builder rejecting an argument's value
         if isinstance(e, BadModelArgumentError):
             raise
-        raise BadModelArgumentError(f"{name}: {e}") from None
+        raise BadModelArgumentError(f"{name}: {e}") from e
+
+
+def _device(device: str | torch.device | None) -> torch.device | None:
+    if device is None or isinstance(device, torch.device):
+        return device
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise CnnlibError(f"unknown device {device!r}: use 'cpu', 'meta' (no weights "
+                          "allocated), 'cuda' or another torch device") from e
+
+
+#: Arguments that many builders take, and what each must be.
+_POSITIVE_NUMBERS = ("width_mult", "depth_mult")
+_POSITIVE_INTS = ("num_classes",)
 
 
 def _check_kwargs(info: ModelInfo, kwargs: Mapping[str, Any]) -> None:
@@ -126,3 +142,11 @@ def _check_kwargs(info: ModelInfo, kwargs: Mapping[str, Any]) -> None:
             f"{info.name} does not take {', '.join(map(repr, unknown))}; "
             f"it takes: {', '.join(accepted) or 'no arguments'}"
         )
+    for key in _POSITIVE_NUMBERS:
+        v = kwargs.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
+            raise BadModelArgumentError(f"{info.name}: {key} must be a number > 0, got {v!r}")
+    for key in _POSITIVE_INTS:
+        v = kwargs.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise BadModelArgumentError(f"{info.name}: {key} must be a positive integer, got {v!r}")

@@ -1,5 +1,6 @@
 """The command line prints tables and turns bad input into one-line errors (exit code 2)."""
 
+import importlib
 import subprocess
 import sys
 
@@ -49,3 +50,38 @@ def test_parsers():
     assert parse_input_size("160") == (3, 160, 160)
     assert parse_settings(["width_mult=0.5", "variant=v1.5", "aux=True"]) == {
         "width_mult": 0.5, "variant": "v1.5", "aux": True}
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    # as `python -m cnnlib summary densenet121 | head -1` does
+    proc = subprocess.Popen([sys.executable, "-m", "cnnlib", "summary", "densenet121"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(60)
+    proc.stderr.close()
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
+
+
+def test_an_unknown_kinds_value_is_rejected(capsys):
+    assert main(["summary", "alexnet", "--kinds", "conv,convolution"]) == 2
+    assert "unknown layer kinds ['convolution']" in capsys.readouterr().err
+
+
+def test_plots_directory_is_checked_before_any_work(capsys, monkeypatch, tmp_path):
+    estimate_module = importlib.import_module("cnnlib.accel.estimate")
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("estimated before checking --plots")
+
+    monkeypatch.setattr(estimate_module, "estimate", must_not_run)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["accel", "mobilenet_v1", "--plots", str(blocker / "plots")]) == 2
+    assert f"--plots {blocker / 'plots'}: cannot make the directory" in capsys.readouterr().err
+
+
+def test_summary_counts_one_kind_given_as_a_string(capsys):
+    assert main(["summary", "alexnet", "--count", "conv"]) == 0
+    assert "MACs count: conv;" in capsys.readouterr().out

@@ -160,3 +160,18 @@ def test_shape_arithmetic_equals_the_layers_own_forward(layer):
     for H, W in [(17, 17), (23, 30)]:
         x = torch.empty(2, channels, H, W, device="meta")
         assert shape_forward(layer)(x).shape == layer(x).shape
+
+
+def test_one_kind_can_be_named_as_a_string():
+    r = cnnlib.count_costs("alexnet", count="conv")
+    assert r.macs == sum(x.ops for x in r.layers if x.kind == "conv") < cnnlib.count_costs("alexnet").macs
+    assert r.counted_kinds == {"conv"}
+
+
+def test_counting_leaves_no_dispatch_mode_or_wrapper_behind():
+    from torch.utils._python_dispatch import _get_current_dispatch_mode
+
+    model = cnnlib.create_model("resnet18", device="meta")
+    cnnlib.count_costs(model)
+    assert _get_current_dispatch_mode() is None
+    assert not any("forward" in m.__dict__ for m in model.modules())

@@ -56,10 +56,21 @@ def test_params_equal_sum_of_module_parameters(name, reports):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_weights_are_filter_and_fc_weights_only(name, reports):
+    """``weights`` is the filters' and FC layers' weights, recomputed here from each row's letters."""
     report = reports(name)
-    assert report.weights == report.conv_weights + report.fc_weights + sum(
-        r.weights for r in report.layers if r.kind not in cnnlib.costs.CONV_KINDS | cnnlib.costs.FC_KINDS
-    )
+    expected = 0
+    for r in report.layers:
+        if r.kind in ("pool", "norm", "act", "eltwise", "other"):
+            assert r.weights == 0, f"{r.name}: a {r.kind} layer has no filter or FC weights"
+        elif r.weights:
+            assert r.kind in ("conv", "gconv", "dwconv", "fc", "rbf"), r
+            dense = r.C * r.M if r.kind == "rbf" else r.M * (r.C // r.G) * r.R * r.S
+            if r.module == "SparseConv2d":   # LeNet-5's C3 connects each filter to some maps only
+                assert r.weights < dense
+                dense = r.weights
+            expected += dense
+    assert report.weights == expected
+    assert report.conv_weights + report.fc_weights <= report.weights
     assert report.weights + report.biases <= report.params
 
 

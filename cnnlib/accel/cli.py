@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cnnlib.accel.errors import AccelError
 from cnnlib.accel.hardware import DATAFLOW_NAMES, DATAFLOWS, PRESETS
+from cnnlib.args import parse_input_size, parse_settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,9 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Estimate and print; errors on bad input are CnnlibErrors, which the main CLI reports."""
     from cnnlib.accel.estimate import estimate
-    from cnnlib.cli import parse_input_size, parse_settings
 
     size = parse_input_size(args.input) if args.input else None
+    if args.plots:   # before the work, not after it: a directory that cannot be made fails now
+        try:
+            args.plots.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise AccelError(f"--plots {args.plots}: cannot make the directory ({e.strerror or e})") from e
     report = estimate(args.model, args.hardware, size, dataflow=args.dataflow,
                       **parse_settings(args.set))
     if args.summary:
@@ -54,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
     if args.plots:
         from cnnlib.accel.plots import energy_plot, roofline_plot, share_plot
 
-        args.plots.mkdir(parents=True, exist_ok=True)
         for name, fig in (("roofline", roofline_plot(report)), ("energy", energy_plot(report)),
                           ("shares", share_plot(report))):
             fig.savefig(args.plots / f"{name}.png", dpi=120)

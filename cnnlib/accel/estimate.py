@@ -25,8 +25,8 @@ from cnnlib.accel.layer import Layer, layers_of
 from cnnlib.accel.report import AccelReport, LayerEstimate
 from cnnlib.accel.roofline import roofline
 from cnnlib.accel.systolic import systolic
-from cnnlib.costs.collect import count_costs
 from cnnlib.costs.report import CostReport
+from cnnlib.counting import count_costs
 
 
 def estimate_layer(layer: Layer, hardware: Hardware) -> LayerEstimate:

@@ -22,6 +22,8 @@ What each kind costs on the hardware (the rest of :mod:`cnnlib.accel` follows th
 
 =========================  ==============================================================
 conv, gconv, dwconv, fc    MACs on the PE array, and the memory traffic that feeds it
+matmul, attention, rnn,    matrix products (rows x C) @ (C x M), mapped on the array like
+tconv, conv3d              an FC layer with a batch of ``N`` = rows (see :meth:`from_row`)
 rbf                        LeNet's RBF output units, (x - w)^2 summed: an FC layer's MACs
 pool, eltwise, other       memory only: read the input(s) once, write the output once;
                            the compares or adds happen in a small unit beside the buffer
@@ -38,13 +40,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cnnlib.accel.errors import BadLayerError, check_positive_int
-from cnnlib.costs.report import KINDS
+from cnnlib.costs.report import KINDS, PRODUCT_KINDS
 
 if TYPE_CHECKING:
     from cnnlib.costs.report import CostReport, LayerCost
 
 #: Kinds whose MACs run on the PE array.
-ARRAY_KINDS = frozenset({"conv", "gconv", "dwconv", "fc", "rbf"})
+ARRAY_KINDS = frozenset({"conv", "gconv", "dwconv", "fc", "rbf"}) | PRODUCT_KINDS
 #: Kinds that move data but do no MACs.
 MEMORY_KINDS = frozenset({"pool", "eltwise", "other"})
 #: Kinds applied on the fly to the previous layer's outputs.
@@ -95,9 +97,12 @@ class Layer:
         ph, pw = _pair(self.padding, "padding")
         check_positive_int(owner, BadLayerError, N=self.N, C=self.C, M=self.M, G=self.G,
                            R=self.R, S=self.S, stride_height=sh, stride_width=sw)
-        for name, p in (("padding height", ph), ("padding width", pw)):
+        for name, p, k in (("padding height", ph, self.R), ("padding width", pw, self.S)):
             if not isinstance(p, int) or isinstance(p, bool) or p < 0:
                 raise BadLayerError(f"{owner}: {name} must be a non-negative integer, got {p!r}")
+            if self.kind == "pool" and 2 * p > k:   # as torch's pooling layers require
+                raise BadLayerError(f"{owner}: a pooling window of {k} takes a {name} of at most "
+                                    f"{k // 2} (half the window), got {p}")
         set_(self, "stride", (sh, sw))
         set_(self, "padding", (ph, pw))
 
@@ -228,15 +233,28 @@ class Layer:
         weights where the connections are missing.
         """
         kind = row.kind
-        if kind in ("conv", "gconv", "dwconv") or (kind == "fc" and len(row.input_shape) == 4):
-            N, C, H, W = row.input_shape
-            _, M, P, Q = row.output_shape
+        shape = row.input_shape
+        if kind in ("conv", "gconv", "dwconv") or (
+                kind == "fc" and len(shape) in (3, 4) and shape[1] == row.C and row.R is not None
+                and (1,) * (4 - len(shape)) + tuple(shape[2:]) == (row.R, row.S)):
+            # a 2-D convolution, or a 1-D one (N, C, L) as a 2-D one on a map of one row
+            N, C, H, W = shape if len(shape) == 4 else (shape[0], shape[1], 1, shape[2])
+            out = row.output_shape
+            M, P, Q = (out[1], *out[2:]) if len(out) == 4 else (out[1], 1, out[2])
             return cls(name=row.name, kind=kind, N=N, C=C, M=M, G=row.G or 1, R=row.R, S=row.S,
                        H=H, W=W, P=P, Q=Q, stride=row.stride or 1, padding=row.padding or 0)
-        if kind in ("fc", "rbf"):  # nn.Linear (or an RBF layer) on (N, ..., C) features
+        if kind == "rbf":  # LeNet-5's RBF units on (N, C) features
             C, M = row.C, row.M
-            N = max(1, row.activations_in // C)
-            return cls(name=row.name, kind=kind, N=N, C=C, M=M)
+            return cls(name=row.name, kind=kind, N=max(1, row.activations_in // C), C=C, M=M)
+        if kind == "fc" or kind in PRODUCT_KINDS:
+            # nn.Linear on (..., C) features, F.linear, and every matrix product the report
+            # counted: C is the length of the dot products, M the outputs per row, and the
+            # rows (N) follow from the MACs, so that the array does exactly the report's MACs.
+            C, M = row.C or 1, row.M or 1
+            rows, rest = divmod(row.ops, C * M)
+            if rest or not rows:
+                rows, C, M = 1, max(1, row.ops), 1
+            return cls(name=row.name, kind=kind, N=rows, C=C, M=M)
         N, C, H, W = _nchw(row.input_shape)
         _, M, P, Q = _nchw(row.output_shape)
         if kind == "pool":

@@ -25,7 +25,7 @@ from torch import nn
 from cnnlib.costs import formulas as f
 from cnnlib.costs.ops import CONV_OPS, OpCounter
 from cnnlib.costs.report import KINDS, CostReport, LayerCost
-from cnnlib.costs.rules import TRANSPARENT, conv_kind, keeps_shape, rule_for
+from cnnlib.costs.rules import TRANSPARENT, conv_kind, keeps_shape, pair, rule_for
 from cnnlib.costs.shapes import SHAPES, shape_forward
 from cnnlib.errors import (
     BadInputSizeError,
@@ -109,6 +109,8 @@ class _Walker:
         self.stack: list[tuple[str, nn.Module, tuple[int, ...]]] = []
         self.in_rule = 0       # > 0 while a layer with a rule runs: its operations are its own
         self.unseen: dict[int, int] = {}   # id(module) -> its parameters, until its first call
+        self.holders: dict[int, tuple[str, nn.Module]] = {}   # id(module) -> name, module
+        self.holder_of: dict[int, int] = {}   # id(parameter) -> id(its first module)
         self.weight_of: dict[int, int] = {}   # id(layer) -> id of its weight parameter
         self.weights_seen: set[int] = set()   # parameters already counted in some row's weights
         self.called: set[int] = set()   # layers with a rule that have made a row
@@ -145,6 +147,10 @@ class _Walker:
                 continue   # ModuleList, ModuleDict: never called
             if own:
                 self.unseen[id(m)] = own
+                self.holders[id(m)] = (name, m)
+                for p in m._parameters.values():
+                    if p is not None:
+                        self.holder_of.setdefault(id(p), id(m))
             w = m._parameters.get("weight")
             if w is not None:
                 self.weight_of[id(m)] = id(w)
@@ -164,6 +170,27 @@ class _Walker:
                 m.__dict__["forward"] = users
         for m in self.training:
             object.__setattr__(m, "training", True)
+
+    def place_uncalled(self) -> None:
+        """Parameters of modules never called (``nn.MultiheadAttention`` passes its
+        ``out_proj``'s weight to ``F.linear`` instead of calling it) go to the first row that
+        used one of them as its weight, or else to a row of kind ``other`` of their own."""
+        if not self.unseen:
+            return
+        user: dict[int, dict[str, Any]] = {}
+        for row in self.rows:
+            w = row.get("_w")
+            if w is not None and w in self.holder_of:
+                user.setdefault(self.holder_of[w], row)
+        for key, own in self.unseen.items():
+            row = user.get(key)
+            if row is not None:
+                row["params"] += own
+            else:
+                name, m = self.holders[key]
+                self.rows.append(dict(_by=key, name=name, kind="other", module=type(m).__name__,
+                                      input_shape=(), output_shape=(), params=own))
+        self.unseen.clear()
 
     def innermost(self) -> tuple[str, str]:
         """Name and class of the innermost running module (``""`` for the model itself)."""
@@ -279,7 +306,7 @@ class _Walker:
             weight = args[1]
         elif gemm is not None:
             rows, K, cols = gemm
-            weight = args[-1] if packet in (torch.ops.aten.mm, torch.ops.aten.addmm) else None
+            weight = args[-1]   # (x @ W): F.linear passes W.t(), matmul an expanded W
             if isinstance(m, (nn.RNNBase, nn.RNNCellBase)):
                 kind = "rnn"
             elif weight is not None and _param(weight, params) is not None:
@@ -298,9 +325,11 @@ class _Walker:
             else:
                 fields = _gemm_fields(kind, 1, macs, 1)
         p = _param(weight, params) if weight is not None else None
-        if p is not None and id(p) not in self.weights_seen:
-            self.weights_seen.add(id(p))
-            fields["weights"] = p.numel()
+        if p is not None:
+            fields["_w"] = id(p)
+            if id(p) not in self.weights_seen:
+                self.weights_seen.add(id(p))
+                fields["weights"] = p.numel()
         key = id(m)
         label = name if not m._modules and name else (f"{name}:{op}" if name else op)
         # Products of one shape that one module call repeats (an RNN's steps, heads) share a row.
@@ -312,8 +341,8 @@ class _Walker:
         act_out = out.numel() if isinstance(out, torch.Tensor) else 0
         if merge_key is not None and merge_key in self.merge:
             row = self.rows[self.merge[merge_key]]
-            n = row["input_shape"][0] + fields["input_shape"][0]
-            row.update(input_shape=(n, row["input_shape"][1]), output_shape=(n, row["output_shape"][1]),
+            n = row["input_shape"][1] + fields["input_shape"][1]
+            row.update(input_shape=(1, n, row["C"]), output_shape=(1, n, row["M"]),
                        ops=row["ops"] + macs, macs=row["macs"] + (macs if counted else 0),
                        connections=row["connections"] + macs,
                        activations_in=row["activations_in"] + act_in,
@@ -337,8 +366,14 @@ def _param(t: torch.Tensor, params: dict[int, nn.Parameter]) -> nn.Parameter | N
 
 
 def _gemm_fields(kind: str, rows: int, K: int, cols: int) -> dict[str, Any]:
-    """A matrix product ``(rows x K) @ (K x cols)`` as a row: C = K, M = cols."""
-    fields: dict[str, Any] = dict(kind=kind, C=K, M=cols, input_shape=(rows, K), output_shape=(rows, cols))
+    """A matrix product ``(rows x K) @ (K x cols)`` as a row: C = K, M = cols.
+
+    Its shapes are ``(1, rows, K)`` and ``(1, rows, cols)``: the products one module call
+    repeats with the same weight (the time steps of a recurrent layer, the heads of attention)
+    are stacked into one product of more rows, which is how an accelerator would run them.
+    """
+    fields: dict[str, Any] = dict(kind=kind, C=K, M=cols, input_shape=(1, rows, K),
+                                  output_shape=(1, rows, cols))
     if kind == "fc":
         fields.update(R=1, S=1, G=1, stride=1, padding=(0, 0))
     return fields
@@ -426,6 +461,11 @@ _CHECKED = (nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d)   # the layers _ch
 
 def _check_fits(name: str, m: nn.Module, shape: tuple[int, ...], window: bool = True) -> None:
     """Before a layer runs: does its input have the channels (and the size) it needs?"""
+    if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+        for kk, p in zip(pair(m.kernel_size), pair(m.padding), strict=True):
+            if 2 * p > kk:
+                raise CnnlibError(f"layer {name!r} ({_describe(m)}) has padding {p}, more than half "
+                                  f"its {kk}-wide window, which torch refuses")
     if isinstance(m, nn.Conv2d) and len(shape) == 4:
         if shape[1] != m.in_channels:
             raise ChannelMismatchError(
@@ -496,9 +536,11 @@ def collect(module: nn.Module, name: str, size: tuple[int, ...], counted: frozen
     finally:
         walker.remove()
     out = y[0] if isinstance(y, tuple) else y
+    walker.place_uncalled()
     rows = []
     for fields in walker.rows:
         del fields["_by"]
+        fields.pop("_w", None)
         rows.append(LayerCost.from_fields(fields))
     return CostReport(
         model=name, input_size=size, layers=tuple(rows), params=walker.params,

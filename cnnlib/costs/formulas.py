@@ -45,6 +45,8 @@ def conv_output_size(H: int, R: int, stride: int = 1, padding: int = 0,
     As in PyTorch, a window that would start entirely in the right padding is dropped.
     """
     _positive(R=R, stride=stride, dilation=dilation)
+    if type(padding) is not int or padding < 0:
+        raise CnnlibError(f"padding must be a non-negative integer, got {padding!r}")
     span = H + 2 * padding - dilation * (R - 1) - 1
     if span < 0:
         return 0

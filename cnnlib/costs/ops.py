@@ -47,8 +47,9 @@ CONV_OPS = frozenset({aten.convolution, aten._convolution, aten.cudnn_convolutio
                       aten._slow_conv2d_forward, aten.convolution_overrideable})
 
 #: An operation whose name says it multiplies and accumulates: without a formula, it warns.
-COSTLY = re.compile(r"conv|mm|matmul|attention|lstm|gru|rnn|linear|einsum|tensordot|dot|"
-                    r"^mv$|addmv|addr|bilinear|cdist|linalg|fft|multi_head|transformer")
+COSTLY = re.compile(r"^(?!_?upsample|_convert)(?:.*(?:conv|mm|matmul|attention|lstm|gru|rnn|linear|"
+                    r"einsum|tensordot|dot|addmv|addr|bilinear|cdist|linalg|fft|multi_head|"
+                    r"transformer)|mv$)")
 
 
 def attention_macs(query: torch.Size, key: torch.Size, value: torch.Size) -> int:

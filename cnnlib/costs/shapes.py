@@ -46,6 +46,8 @@ def _pool(m: nn.MaxPool2d | nn.AvgPool2d, x: torch.Tensor) -> tuple[int, ...] | 
     (sh, sw) = _pair(m.stride if m.stride is not None else m.kernel_size)
     (ph, pw) = _pair(m.padding)
     (dh, dw) = _pair(getattr(m, "dilation", 1))
+    if 2 * ph > R or 2 * pw > S:
+        return None   # torch's own forward refuses a padding over half the window, and says so
     return (N, C, conv_output_size(H, R, sh, ph, dh, m.ceil_mode),
             conv_output_size(W, S, sw, pw, dw, m.ceil_mode))
 

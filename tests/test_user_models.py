@@ -1,0 +1,373 @@
+"""Models written the way users write them: every MAC is counted, or a warning says which is not.
+
+The reference is ``torch.utils.flop_counter.FlopCounterMode`` (FLOPs / 2) with the multi-head
+attention fast path off, on the same model with real weights on the CPU. Where it has no
+formula (CPU scaled dot-product attention, CPU recurrent kernels) the reference is the formula
+cnnlib states (:func:`cnnlib.costs.attention_macs`, :func:`cnnlib.costs.rnn_macs`), and
+``FlopCounterMode`` on the meta device, where those layers run as plain matrix products.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+import cnnlib
+from cnnlib import accel
+from cnnlib.costs import DEFAULT_COUNTED, attention_macs, rnn_macs
+
+
+# -- the corpus ------------------------------------------------------------------------------
+class FunctionalNet(nn.Module):
+    """F.conv2d and F.linear on the module's own parameters: no layer objects at all."""
+
+    def __init__(self):
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(16, 3, 3, 3))
+        self.w2 = nn.Parameter(torch.randn(10, 16))
+        self.b2 = nn.Parameter(torch.zeros(10))
+
+    def forward(self, x):
+        x = F.relu(F.conv2d(x, self.w1, padding=1))
+        return F.linear(x.mean((2, 3)), self.w2, self.b2)
+
+
+class ConvPlusExtra(nn.Module):
+    """A Conv2d child and one extra F.conv2d with a weight of the parent's."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1)
+        self.extra = nn.Parameter(torch.randn(32, 16, 3, 3))
+
+    def forward(self, x):
+        return F.conv2d(self.conv(x), self.extra, stride=2)
+
+
+class ConvThenTranspose(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.up = nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1)
+
+    def forward(self, x):
+        return self.up(self.conv(x))
+
+
+class MatmulAfterConv(nn.Module):
+    """``@``, torch.matmul and einsum, on a parameter and on activations."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.proj = nn.Parameter(torch.randn(8, 12))
+
+    def forward(self, x):
+        y = self.conv(x).flatten(2).transpose(1, 2)      # (N, HW, 8)
+        y = y @ self.proj                                  # (N, HW, 12)
+        gram = torch.matmul(y.transpose(1, 2), y)         # (N, 12, 12)
+        return torch.einsum("nij,njk->nik", gram, gram)
+
+
+class AttentionBlock(nn.Module):
+    """A conv stem, then nn.MultiheadAttention over the positions (attention weights returned)."""
+
+    def __init__(self, E=32, heads=4):
+        super().__init__()
+        self.stem = nn.Conv2d(3, E, 4, stride=4)
+        self.attn = nn.MultiheadAttention(E, heads, batch_first=True)
+        self.head = nn.Linear(E, 10)
+
+    def forward(self, x):
+        t = self.stem(x).flatten(2).transpose(1, 2)       # (N, L, E)
+        y, _ = self.attn(t, t, t)
+        return self.head(y.mean(1))
+
+
+class Conv1dNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv1d(8, 16, 5, padding=2)
+        self.c2 = nn.Conv1d(16, 16, 3, stride=2, groups=4)
+        self.dw = nn.Conv1d(16, 16, 3, groups=16)
+
+    def forward(self, x):
+        return self.dw(self.c2(F.relu(self.c1(x))))
+
+
+class Conv3dNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv3d(3, 8, (3, 3, 3), padding=1, groups=1)
+        self.g = nn.Conv3d(8, 8, 3, stride=2, groups=2)
+
+    def forward(self, x):
+        return self.g(self.c(x))
+
+
+class Products(nn.Module):
+    """bmm, baddbmm and addmm, called directly."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(6, 5))
+        self.bias = nn.Parameter(torch.zeros(5))
+
+    def forward(self, x):
+        a = x.flatten(2)                                   # (N, C, HW)
+        g = torch.bmm(a, a.transpose(1, 2))                # (N, C, C)
+        g = torch.baddbmm(g, g, g)
+        return torch.addmm(self.bias, g.flatten(0, 1)[:, :6], self.w)
+
+
+class SDPA(nn.Module):
+    def forward(self, x):
+        q = x.flatten(2).transpose(1, 2).reshape(x.shape[0], -1, 2, 4).transpose(1, 2)
+        return F.scaled_dot_product_attention(q, q, q)
+
+
+class Tied(nn.Module):
+    """Two Linears that share one weight matrix (weight tying)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(16, 16)
+        self.b = nn.Linear(16, 16)
+        self.b.weight = self.a.weight
+
+    def forward(self, x):
+        return self.b(torch.relu(self.a(x.flatten(1))))
+
+
+class ChannelsLastLinear(nn.Module):
+    """A Linear applied to an (N, H, W, C) tensor, as ConvNeXt and ViT-style code do."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1)
+        self.fc = nn.Linear(16, 64)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt's block: 7x7 depth-wise conv, LayerNorm, 4x MLP by Linears on channels-last."""
+
+    def __init__(self, C=32):
+        super().__init__()
+        self.dw = nn.Conv2d(C, C, 7, padding=3, groups=C)
+        self.norm = nn.LayerNorm(C)
+        self.pw1 = nn.Linear(C, 4 * C)
+        self.act = nn.GELU()
+        self.pw2 = nn.Linear(4 * C, C)
+        self.gamma = nn.Parameter(torch.ones(C))
+
+    def forward(self, x):
+        y = self.dw(x).permute(0, 2, 3, 1)
+        y = self.gamma * self.pw2(self.act(self.pw1(self.norm(y))))
+        return x + y.permute(0, 3, 1, 2)
+
+
+def _lstm():
+    return nn.LSTM(12, 20, num_layers=2)
+
+
+#: name -> (model maker, input shape). Images are (N, C, H, W); sequences are tensors.
+CORPUS = {
+    "functional": (FunctionalNet, (2, 3, 16, 16)),
+    "conv_plus_extra_conv": (ConvPlusExtra, (1, 3, 16, 16)),
+    "conv_transpose": (ConvThenTranspose, (1, 3, 16, 16)),
+    "matmul_einsum": (MatmulAfterConv, (2, 3, 8, 8)),
+    "multihead_attention": (AttentionBlock, (2, 3, 32, 32)),
+    "transformer_encoder_layer": (lambda: nn.TransformerEncoderLayer(64, 4, 256, batch_first=True),
+                                  torch.empty(2, 50, 64)),
+    "conv1d": (Conv1dNet, torch.empty(2, 8, 100)),
+    "conv3d": (Conv3dNet, torch.empty(1, 3, 8, 16, 16)),
+    "bmm_baddbmm_addmm": (Products, (2, 6, 4, 4)),
+    "sdpa": (SDPA, (2, 8, 4, 4)),
+    "lstm": (_lstm, torch.empty(7, 3, 12)),
+    "gru_bidirectional": (lambda: nn.GRU(12, 20, batch_first=True, bidirectional=True),
+                          torch.empty(3, 7, 12)),
+    "rnn": (lambda: nn.RNN(12, 20, num_layers=3, nonlinearity="relu"), torch.empty(7, 3, 12)),
+    "weight_tying": (Tied, (2, 1, 4, 4)),
+    "channels_last_linear": (ChannelsLastLinear, (1, 3, 16, 16)),
+    "convnext_block": (ConvNeXtBlock, (1, 32, 14, 14)),
+}
+
+#: Models whose CPU kernels FlopCounterMode has no formula for, and cnnlib's stated formula.
+STATED = {
+    "sdpa": lambda: attention_macs((2, 2, 16, 4), (2, 2, 16, 4), (2, 2, 16, 4)),
+    "transformer_encoder_layer": lambda: (
+        2 * 50 * (3 * 64 * 64 + 64 * 64 + 2 * 64 * 256)              # projections and FFN
+        + attention_macs((2, 4, 50, 16), (2, 4, 50, 16), (2, 4, 50, 16))),
+    "lstm": lambda: rnn_macs(T=7, N=3, input_size=12, hidden_size=20, gates=4, layers=2),
+    "gru_bidirectional": lambda: rnn_macs(T=7, N=3, input_size=12, hidden_size=20, gates=3,
+                                          directions=2),
+    "rnn": lambda: rnn_macs(T=7, N=3, input_size=12, hidden_size=20, gates=1, layers=3),
+}
+
+
+def build(name):
+    torch.manual_seed(0)
+    make, size = CORPUS[name]
+    return make().eval(), size
+
+
+def real_input(size):
+    return torch.randn(size.shape) if isinstance(size, torch.Tensor) else torch.randn(size)
+
+
+def flop_counter_macs(model, x):
+    """FlopCounterMode's MACs, with the multi-head attention fast path off."""
+    was = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            model(x)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(was)
+    return counter.get_total_flops() // 2
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_default_macs_equal_flop_counter_mode_or_the_stated_formula(name):
+    model, size = build(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # nothing in the corpus is left uncounted
+        report = cnnlib.count_costs(model, size)
+    x = real_input(size)
+    on_meta = flop_counter_macs(copy.deepcopy(model).to("meta"), x.to("meta"))
+    assert report.macs == on_meta
+    if name in STATED:
+        assert report.macs == STATED[name]()
+    else:
+        assert report.macs == flop_counter_macs(model, x)
+    assert report.macs == sum(r.macs for r in report.layers)
+    assert report.params == sum(p.numel() for p in model.parameters())
+    assert sum(r.params for r in report.layers) == report.params, "some parameters belong to no row"
+    assert report.weights <= report.params
+
+
+@pytest.mark.parametrize(("name", "kinds"), [
+    ("functional", {"conv", "fc"}),
+    ("conv_plus_extra_conv", {"conv"}),
+    ("conv_transpose", {"conv", "tconv"}),
+    ("matmul_einsum", {"conv", "fc", "matmul"}),
+    ("multihead_attention", {"conv", "fc", "attention"}),
+    ("conv1d", {"conv", "gconv", "dwconv"}),
+    ("conv3d", {"conv3d"}),
+    ("sdpa", {"matmul"}),
+    ("lstm", {"rnn"}),
+    ("convnext_block", {"dwconv", "fc"}),
+])
+def test_each_operation_gets_a_row_of_an_honest_kind(name, kinds):
+    model, size = build(name)
+    report = cnnlib.count_costs(model, size)
+    assert {r.kind for r in report.layers if r.macs} == kinds
+
+
+def test_an_extra_functional_conv_is_attributed_to_the_module_that_ran_it():
+    report = cnnlib.count_costs(ConvPlusExtra(), (1, 3, 16, 16))
+    child, extra = report.layers
+    assert (child.name, child.macs) == ("conv", 16 * 16 * 16 * 27)
+    assert (extra.name, extra.module, extra.R, extra.C, extra.M, extra.stride) == (
+        "convolution", "ConvPlusExtra", 3, 16, 32, 2)
+    assert extra.macs == 7 * 7 * 32 * 16 * 9 and extra.weights == 32 * 16 * 9
+
+
+def test_functional_layers_on_own_parameters_have_the_lecture_letters():
+    report = cnnlib.count_costs(FunctionalNet(), (2, 3, 16, 16))
+    conv, fc = report.layers
+    assert (conv.kind, conv.R, conv.S, conv.C, conv.M, conv.weights) == ("conv", 3, 3, 3, 16, 432)
+    assert (fc.kind, fc.C, fc.M, fc.weights, fc.macs) == ("fc", 16, 10, 160, 2 * 160)
+    assert report.weights == 432 + 160 and report.params == 432 + 160 + 10
+
+
+def test_a_recurrent_layer_has_one_row_per_weight_matrix():
+    report = cnnlib.count_costs(nn.Sequential(_lstm()), torch.empty(7, 3, 12))
+    # per layer, the hidden products (K = H = 20) and the input products (K = 12, then 20),
+    # each stacked over the 7 steps of a batch of 3; 4 gates of 20 outputs
+    assert [(r.name, r.kind, r.C, r.M, r.input_shape) for r in report.layers] == [
+        ("0", "rnn", 20, 80, (1, 21, 20)), ("0", "rnn", 12, 80, (1, 21, 12)),
+        ("0", "rnn", 20, 80, (1, 21, 20)), ("0", "rnn", 20, 80, (1, 21, 20))]
+    assert report.weights == 4 * 20 * (12 + 20 + 20 + 20)
+
+
+def test_tied_weights_count_once():
+    report = cnnlib.count_costs(Tied(), (2, 1, 4, 4))
+    assert report.params == 16 * 16 + 16 + 16
+    assert report.weights == 16 * 16 <= report.params
+    assert [r.weights for r in report.layers] == [256, 0]
+
+
+def test_a_costly_operation_without_a_formula_warns_with_its_name_and_module():
+    class Spectral(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            return torch.fft.rfft2(self.conv(x)).abs()
+
+    model = nn.Sequential(Spectral())
+    with pytest.warns(UserWarning, match=r"aten\._fft_r2c in module '0' \(Spectral\) has no MAC formula"):
+        report = cnnlib.count_costs(model, (1, 3, 8, 8))
+    assert report.macs == 4 * 27 * 36   # what can be counted still is
+
+
+def test_counting_a_model_twice_warns_each_time_and_changes_nothing():
+    model, size = build("transformer_encoder_layer")
+    first, second = cnnlib.count_costs(model, size), cnnlib.count_costs(model, size)
+    assert first == second
+    assert not any("forward" in m.__dict__ for m in model.modules())
+    assert model.training is False
+
+
+def test_only_the_counted_kinds_are_in_macs():
+    model, size = build("multihead_attention")
+    everything = cnnlib.count_costs(model, size)
+    convs = cnnlib.count_costs(model, size, count="conv")
+    assert convs.macs == everything.conv_macs < everything.macs
+    assert everything.counted_kinds == DEFAULT_COUNTED
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_accel_reads_every_row_with_the_reports_macs(name):
+    model, size = build(name)
+    report = cnnlib.count_costs(model, size)
+    layers = accel.layers_of(report)
+    assert [layer.macs for layer in layers] == [r.ops if layer.on_array else 0
+                                                for r, layer in zip(report.layers, layers, strict=True)]
+    assert sum(layer.macs for layer in layers) == report.macs
+    estimate = accel.estimate(report, "systolic32")
+    assert sum(e.layer.macs for e in estimate.layers) == report.macs
+
+
+def test_a_channels_last_linear_is_an_fc_layer_to_accel():
+    report = cnnlib.count_costs(ChannelsLastLinear(), (1, 3, 16, 16))
+    fc = accel.layers_of(report)[1]
+    assert (fc.kind, fc.N, fc.C, fc.M) == ("fc", 256, 16, 64)
+    assert fc.macs == report.layers[1].macs == 256 * 16 * 64
+
+
+ZOO = cnnlib.list_models()
+#: LeNet-5's C3 connects each filter to some of S2's maps only; the array runs it dense.
+DENSE_ON_THE_ARRAY = {"lenet5": "C3 is sparse in the report and dense on the array"}
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_accel_estimate_adds_up_to_the_report_on_every_zoo_model(name, reports):
+    report = reports(name)
+    estimate = accel.estimate(report, "systolic32")
+    macs = sum(e.layer.macs for e in estimate.layers)
+    if name in DENSE_ON_THE_ARRAY:
+        assert macs > report.macs, DENSE_ON_THE_ARRAY[name]
+    else:
+        assert macs == report.macs
