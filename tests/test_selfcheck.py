@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -180,3 +181,14 @@ def test_command_line(tmp_path):
                          capture_output=True, text=True, timeout=120, env=dict(os.environ))
     assert out.returncode == 0, out.stderr
     assert "3 / 3 points" in out.stdout
+
+
+def test_a_real_lab_passes_its_own_public_tests():
+    """Lab 1's solution notebook: every graded test cell found, all public points obtained."""
+    path = Path(__file__).parents[1] / "labs/source/lab1_counting/lab1_counting.ipynb"
+    graded = [c.metadata["nbgrader"] for c in nbformat.read(path, as_version=4).cells
+              if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    report = run_self_check(path)
+    assert [t.grade_id for t in report.tests] == [m["grade_id"] for m in graded]
+    assert report.points == report.max_points == sum(m["points"] for m in graded), report.format()
+    assert not report.answers_raising and not report.setup_error
