@@ -117,7 +117,7 @@ class _Capture:
     def take(self) -> list[dict]:
         if self.dropped:
             self.outputs.append({"output_type": "stream", "name": "stdout",
-                                 "text": f"\n[autograder: {self.dropped} more characters of output dropped]\n"})
+                                 "text": f"\n[autograder: {self.dropped} more characters dropped]\n"})
         out, self.outputs, self.chars, self.dropped = self.outputs, [], 0, 0
         return out
 

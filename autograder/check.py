@@ -79,8 +79,8 @@ def leaks(source_nb: Path, release_nb: Path) -> list[str]:
     return found
 
 
-def check_labs(labs: list[str] | None = None, labs_source: str | Path | None = None, workers: int | None = None,
-               keep: str | Path | None = None, stream=None) -> list[LabCheck]:
+def check_labs(labs: list[str] | None = None, labs_source: str | Path | None = None,
+               workers: int | None = None, keep: str | Path | None = None, stream=None) -> list[LabCheck]:
     import time
 
     probe = Course(Path(tempfile.mkdtemp(prefix="autograder-check-")), labs_source)
@@ -111,7 +111,7 @@ def check_labs(labs: list[str] | None = None, labs_source: str | Path | None = N
                 res.auto_max = float(sum(c.max_score for nb in assignment.notebooks for c in nb.grade_cells
                                          if c.cell_type == "code" and not _is_solution(nb, c)))
 
-                def per_cell(student):
+                def per_cell(student, lab=lab):
                     sub = gb.find_submission(lab, student)
                     return {(nb.name, g.name): g.auto_score for nb in sub.notebooks for g in nb.grades}
 
@@ -123,7 +123,8 @@ def check_labs(labs: list[str] | None = None, labs_source: str | Path | None = N
                     res.problems.append(f"{student} was not graded cleanly: {rows[student]['status']} "
                                         f"{rows[student]['reason']}")
             if abs(res.solution - res.auto_max) > 1e-9:
-                res.problems.append(f"the solution scores {res.solution:g} of {res.auto_max:g} auto-graded points")
+                res.problems.append(f"the solution scores {res.solution:g} of {res.auto_max:g} "
+                                    "auto-graded points")
             if res.release != 0:
                 res.problems.append(f"the student version scores {res.release:g} auto-graded points, not 0")
             if not res.identical:

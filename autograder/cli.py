@@ -33,8 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def course_arg(sp):
         sp.add_argument("--course", default=str(DEFAULT_COURSE),
-                        help=f"the instructor's course directory (default: {DEFAULT_COURSE}, the repository's "
-                             "course/ folder, gitignored); created if missing")
+                        help=f"the instructor's course directory (default: {DEFAULT_COURSE}, the "
+                             "repository's course/ folder, gitignored); created if missing")
         sp.add_argument("--labs", default=None, help=argparse.SUPPRESS)  # other lab sources: tests only
 
     sp = sub.add_parser("release", help="the student version of LAB -> COURSE/release/LAB/")
@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default=None, help="output CSV (default: COURSE/grades.csv)")
 
     sp = sub.add_parser("check", help="prove each lab's properties (full, zero, stable, no leaks)")
-    sp.add_argument("labs", nargs="*", metavar="LAB", help="labs to check (default: every lab in labs/source)")
+    sp.add_argument("labs", nargs="*", metavar="LAB",
+                    help="labs to check (default: every lab in labs/source)")
     sp.add_argument("--labs", dest="labs_dir", default=None, help=argparse.SUPPRESS)
     sp.add_argument("--workers", type=_positive_int, default=None)
     return p

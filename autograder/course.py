@@ -90,6 +90,9 @@ class Course:
             if path.exists():
                 cfg.merge(PyFileConfigLoader(path.name, path=str(path.parent)).load_config())
                 break
+        own = self.root / "nbgrader_config.py"
+        if own.exists():  # the course's own settings (course_id, exchange...) win; its paths do not
+            cfg.merge(PyFileConfigLoader(own.name, path=str(self.root)).load_config())
         cd = cfg.CourseDirectory
         cd.root = str(self.root)
         cd.source_directory = "source"

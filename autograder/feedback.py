@@ -96,11 +96,12 @@ def clean_notebook(nb, hidden_cells: dict[str, str]):
                 message = f"{err.ename}: {redact(ANSI.sub('', err.evalue), hidden)}".strip()
                 if len(message) > MESSAGE_LIMIT:
                     message = message[:MESSAGE_LIMIT] + " ..."
-                text = (f"Test {gid} failed: {message}\n(This test has hidden parts; their code is not shown.)\n")
+                text = (f"Test {gid} failed: {message}\n"
+                        "(This test has hidden parts; their code is not shown.)\n")
                 cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=text)]
             elif stderr:
-                cell.outputs = [nbformat.v4.new_output(
-                    "stream", name="stderr", text=f"Test {gid} wrote to stderr, which nbgrader counts as a failure.\n")]
+                text = f"Test {gid} wrote to stderr, which nbgrader counts as a failure.\n"
+                cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=text)]
             else:
                 cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"Test {gid} passed.\n")]
         elif cell.cell_type == "code":
@@ -120,7 +121,8 @@ def feedback(course: Course, lab: str, students: list[str] | None = None) -> lis
     if students:
         graded = [s for s in graded if s in set(students)]
     if not graded:
-        raise UsageError(f"nothing graded for {lab} in {course.root}: run `python -m autograder grade {lab}` first")
+        raise UsageError(f"nothing graded for {lab} in {course.root}: "
+                         f"run `python -m autograder grade {lab}` first")
     hidden = course.hidden_test_cells(lab)
     clean_root = Path(tempfile.mkdtemp(prefix=".feedback-", dir=course.root))
     written = []

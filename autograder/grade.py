@@ -163,8 +163,13 @@ def _extra_files(course: Course, lab: str, subdir: Path) -> dict[str, str]:
 
 def prepare(course: Course, lab: str, student: str, notebook: str, limits: dict) -> Prepared:
     from nbconvert.preprocessors import ClearOutputPreprocessor  # noqa: F401 - nbconvert present
-    from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
-                                        OverwriteKernelspec)
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearOutput,
+        DeduplicateIds,
+        OverwriteCells,
+        OverwriteKernelspec,
+    )
 
     prep = Prepared(student, notebook)
     subdir = course.path("submitted", lab, student)
@@ -198,7 +203,8 @@ def prepare(course: Course, lab: str, student: str, notebook: str, limits: dict)
                                           CheckCellMetadata]):
             nb, resources = pp(nb, resources)
     except Exception as exc:  # noqa: BLE001 - nbgrader refuses it (e.g. broken cell metadata)
-        prep.failure = f"nbgrader could not read the notebook's cells ({type(exc).__name__}: {str(exc)[:300]})"
+        prep.failure = (f"nbgrader could not read the notebook's cells "
+                        f"({type(exc).__name__}: {str(exc)[:300]})")
         return prep
     prep.nb, prep.resources = nb, resources
     cells = [cell.source for cell in nb.cells if cell.cell_type == "code"]
@@ -213,8 +219,8 @@ def prepare(course: Course, lab: str, student: str, notebook: str, limits: dict)
 def _clean_output(out) -> dict:
     """An output from the sandbox, checked: nothing but nbformat's output types and plain data."""
     if not isinstance(out, dict) or out.get("output_type") not in ALLOWED_OUTPUTS:
-        return {"output_type": "error", "ename": "InvalidOutput", "evalue": "an output the grader cannot read",
-                "traceback": []}
+        return {"output_type": "error", "ename": "InvalidOutput",
+                "evalue": "an output the grader cannot read", "traceback": []}
     kind = out["output_type"]
     if kind == "stream":
         return {"output_type": "stream", "name": "stderr" if out.get("name") == "stderr" else "stdout",
@@ -243,8 +249,12 @@ def save(course: Course, lab: str, prep: Prepared, reply: dict) -> tuple[str, st
     """Merge outputs into the sanitised notebook, run nbgrader's saving preprocessors. (status, reason)."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader import utils
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
-                                        SaveAutoGrades)
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+    )
 
     status = {"ok": "graded", "timeout": "timeout", "died": "died"}.get(
         reply.get("status"), "died")
@@ -266,8 +276,8 @@ def save(course: Course, lab: str, prep: Prepared, reply: dict) -> tuple[str, st
             if utils.is_grade(cell):
                 cell.outputs = [_not_run(reason or "the notebook stopped before it")]
     resources = prep.resources
-    for pp in _preprocessors(course, [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, _SaveAutoGradesOnce,
-                                      AssignLatePenalties, CheckCellMetadata]):
+    for pp in _preprocessors(course, [IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                      _SaveAutoGradesOnce, AssignLatePenalties, CheckCellMetadata]):
         nb, resources = pp(nb, resources)
     prep.nb = nb
     return status, reason
@@ -449,6 +459,8 @@ def grade(course: Course, lab: str, submissions: str | Path | None, *, workers: 
     if workers < 1:
         raise UsageError("--workers must be at least 1")
     course.lab_source(lab)
+    if submissions is not None and not Path(submissions).exists():
+        raise UsageError(f"--submissions {submissions} does not exist")
     try:
         sandbox = choose_sandbox(sandbox)
     except SandboxUnavailable as exc:
@@ -458,7 +470,8 @@ def grade(course: Course, lab: str, submissions: str | Path | None, *, workers: 
             raise UsageError("refusing to run students' code as root without a sandbox: install bubblewrap "
                              "(apt-get install -y bubblewrap), or set AUTOGRADER_SANDBOX=none if you must")
         print("warning: bubblewrap (bwrap) not found: notebooks run without the namespace sandbox "
-              "(no network, file-system or user isolation; only limits and a scratch folder)", file=sys.stderr)
+              "(no network, file-system or user isolation; only limits and a scratch folder)",
+              file=sys.stderr)
     course.release(lab)
     notebooks = course.notebook_names(lab)
     limits = {"timeout": float(timeout), "memory_mb": int(memory_mb)}
@@ -468,19 +481,21 @@ def grade(course: Course, lab: str, submissions: str | Path | None, *, workers: 
             found = collect(course, lab, submissions, tmp)
         else:
             sub_root = course.root / "submitted"
-            found = sorted(p.name for p in sub_root.iterdir() if (p / lab).is_dir()) if sub_root.is_dir() else []
+            found = sorted(p.name for p in sub_root.iterdir() if (p / lab).is_dir()) if sub_root.is_dir() \
+                else []
         if students:
             found = [s for s in found if s in set(students)]
         if not found:
-            raise UsageError(f"no submissions of {lab} found"
-                             + (f" in {submissions}" if submissions is not None else f" in {course.root}/submitted"))
+            where = submissions if submissions is not None else f"{course.root}/submitted"
+            raise UsageError(f"no submissions of {lab} found in {where}")
         return _grade_students(course, lab, found, notebooks, limits, workers, scheduler, sandbox, force,
                                start, stream)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _grade_students(course, lab, students, notebooks, limits, workers, scheduler, sandbox, force, start, stream):
+def _grade_students(course, lab, students, notebooks, limits, workers, scheduler, sandbox, force, start,
+                    stream):
     state = course.state_dir(lab)
     state.mkdir(parents=True, exist_ok=True)
     progress = Progress(len(students), stream)
@@ -540,7 +555,8 @@ def _grade_students(course, lab, students, notebooks, limits, workers, scheduler
                "graded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         atomic_write(course.state_dir(lab) / f"{sid}.json", json.dumps(row, indent=1))
         rows.append(row)
-        progress.update(sid, status, f"{score:g}/{max_score:g}" + (f" ({row['reason']})" if row["reason"] else ""))
+        detail = f"{score:g}/{max_score:g}" + (f" ({row['reason']})" if row["reason"] else "")
+        progress.update(sid, status, detail)
 
     jobs = []
     waiting: dict[str, int] = {}

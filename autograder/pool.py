@@ -102,7 +102,8 @@ class DaskPool:
 
         futures = {}
         for key, job in jobs:
-            fut = self.client.submit(run_on_dask_worker, job, self.sandbox, pure=False, key=f"autograde-{key}-{uuid.uuid4().hex[:8]}")
+            name = f"autograde-{key.replace(chr(0), '-')}-{uuid.uuid4().hex[:8]}"
+            fut = self.client.submit(run_on_dask_worker, job, self.sandbox, pure=False, key=name)
             futures[fut] = key
         for fut in as_completed(futures):
             key = futures[fut]

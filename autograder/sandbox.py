@@ -205,8 +205,8 @@ class Executor:
                                      deadline=time.monotonic() + float(job.get("timeout", 300)) + grace,
                                      limit=len(job.get("cells", ())) * _server.MAX_REPLY + (1 << 20))
             except (TimeoutError, ValueError, OSError) as exc:
-                reply = {"status": "error", "cells": [],
-                         "reason": f"the grading worker stopped answering ({type(exc).__name__}); it was restarted"}
+                reply = {"status": "error", "cells": [], "reason": "the grading worker stopped answering "
+                         f"({type(exc).__name__}); it was restarted"}
                 self.stop()
                 return reply
             if reply is None:

@@ -122,11 +122,13 @@ def main() -> int:
         a, b = cell_scores(plain, lab), cell_scores(ours, lab)
         # plain nbgrader leaves a notebook whose kernel died without scores (None): compare the rest
         died = {k[0] for k, v in a.items() if v is None}
-        same = {k: v for k, v in a.items() if k[0] not in died} == {k: v for k, v in b.items() if k[0] not in died}
+        kept_a = {k: v for k, v in a.items() if k[0] not in died}
+        same = kept_a == {k: v for k, v in b.items() if k[0] not in died}
         print(f"plain nbgrader autograde (serial): {t_plain:7.1f} s  {args.n / t_plain:6.2f} submissions/s")
-        print(f"autograder grade --workers {args.workers}:     {t_ours:7.1f} s  {args.n / t_ours:6.2f} submissions/s")
+        print(f"autograder grade --workers {args.workers}:     {t_ours:7.1f} s  "
+              f"{args.n / t_ours:6.2f} submissions/s")
         print(f"speed-up: {t_plain / t_ours:.2f}x")
-        print(f"identical scores: {'yes' if same else 'NO'} ({len(a) - sum(k[0] in died for k in a)} cell grades "
+        print(f"identical scores: {'yes' if same else 'NO'} ({len(kept_a)} cell grades "
               f"compared; {len(died)} submissions whose kernel died are left ungraded by plain nbgrader"
               f"{'' if not died else ' and graded here'})")
         return 0 if same else 1

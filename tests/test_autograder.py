@@ -155,9 +155,9 @@ def build_class(course: Path, subs: Path, listen_port: int) -> dict[str, dict]:
     case("wrong_hidden", 3, nb=student_nb(course, add="def add(a, b):\n    return abs(a) + abs(b)\n"))
     case("infinite_loop", 2, "timeout", "time limit",
          nb=student_nb(course, conv="while True:\n    pass\n"))
-    case("memory_bomb", 5, nb=student_nb(course, add="try:\n    hog = [bytearray(10**8) for _ in range(100)]\n"
-                                                    "except MemoryError:\n    print('no more memory')\n"
-                                                    "hog = None\n" + CORRECT_ADD))
+    bomb = ("try:\n    hog = [bytearray(10**8) for _ in range(100)]\n"
+            "except MemoryError:\n    print('no more memory')\nhog = None\n")
+    case("memory_bomb", 5, nb=student_nb(course, add=bomb + CORRECT_ADD))
     case("os_exit", 2, "died", "died", nb=student_nb(course, conv="import os\nos._exit(3)\n"))
     case("segfault", 2, "died", "SIGSEGV", nb=student_nb(course, conv="import ctypes\nctypes.string_at(0)\n"))
     case("sys_exit", 3, nb=student_nb(course, add="import sys\nsys.exit('bye')\n"))
@@ -259,7 +259,8 @@ def test_summary_and_plain_progress(graded):
 
 def test_partly_run_notebook_keeps_results_and_says_why(graded):
     """os._exit in the second answer: the first test's points stay, the rest score 0 as NotRun."""
-    nb = nbformat.reads(outputs_text(graded["course"], "os_exit"), as_version=4)
+    path = graded["course"] / "autograded" / "os_exit" / LAB / f"{LAB}.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
     test_add = nb.cells[cell_index(nb, "test_add")]
     test_conv = nb.cells[cell_index(nb, "test_conv_weights")]
     assert not any(o.output_type == "error" for o in test_add.outputs)
@@ -377,12 +378,25 @@ def test_regrade_is_idempotent_and_keeps_manual_grades(graded, tmp_path):
     assert "already graded" in proc.stderr
 
 
-def small_class(course: Path, subs: Path, n: int) -> None:
-    answers = [(CORRECT_ADD, CORRECT_CONV), (CORRECT_ADD, None), (None, CORRECT_CONV),
-               ("def add(a, b):\n    return a - b\n", CORRECT_CONV), ("import os\nos._exit(1)\n", None)]
+SMALL_CLASS = [  # (add answer, conv answer) -> expected (test_add, test_conv_weights) scores
+    ((CORRECT_ADD, CORRECT_CONV), (2, 3)),
+    ((CORRECT_ADD, None), (2, 0)),
+    ((None, CORRECT_CONV), (0, 3)),
+    (("def add(a, b):\n    return a - b\n", CORRECT_CONV), (0, 3)),
+    (("import os\nos._exit(1)\n", None), (0, 0)),
+]
+
+
+def small_class(course: Path, subs: Path, n: int) -> dict:
+    """n students cycling through SMALL_CLASS; the per-cell scores they must get."""
+    expected = {}
     for i in range(n):
-        add, conv = answers[i % len(answers)]
-        write(subs, f"s{i:02d}", student_nb(course, add, conv))
+        (add, conv), (s_add, s_conv) = SMALL_CLASS[i % len(SMALL_CLASS)]
+        sid = f"s{i:02d}"
+        write(subs, sid, student_nb(course, add, conv))
+        expected.update({(sid, "test_add"): s_add, (sid, "test_conv_weights"): s_conv,
+                         (sid, "written_most_weights"): 0})
+    return expected
 
 
 def per_cell_scores(course: Path) -> dict:
@@ -393,22 +407,27 @@ def per_cell_scores(course: Path) -> dict:
                 for s in gb.find_assignment(LAB).submissions for nb in s.notebooks for g in nb.grades}
 
 
+def grade_cli(course: Path, *args):
+    return run_cli("grade", LAB, "--course", str(course), "--labs", str(LABS), *args)
+
+
 def test_parallel_equals_serial(tmp_path):
+    """--workers 1 and --workers 3 (from a zip of the same folder) give the same grades, cell by cell."""
     ref = tmp_path / "c1"
     run_cli("release", LAB, "--course", str(ref), "--labs", str(LABS))
-    subs = tmp_path / "subs"
-    small_class(ref, subs, 10)
-    run_cli("grade", LAB, "--course", str(ref), "--labs", str(LABS), "--submissions", str(subs), "--workers", "1")
+    subs = tmp_path / "submitted"
+    expected = small_class(ref, subs, 10)
+    grade_cli(ref, "--submissions", str(subs), "--workers", "1")
+    archive = shutil.make_archive(str(tmp_path / "class"), "zip", root_dir=tmp_path, base_dir="submitted")
     par = tmp_path / "c2"
-    run_cli("grade", LAB, "--course", str(par), "--labs", str(LABS), "--submissions", str(subs), "--workers", "3")
-    assert per_cell_scores(ref) == per_cell_scores(par)
-    assert len(per_cell_scores(ref)) == 10 * 3
+    grade_cli(par, "--submissions", archive, "--workers", "3")
+    assert per_cell_scores(ref) == per_cell_scores(par) == expected
 
 
 def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path):
     course, subs = tmp_path / "course", tmp_path / "subs"
     run_cli("release", LAB, "--course", str(course), "--labs", str(LABS))
-    small_class(course, subs, 12)
+    expected = small_class(course, subs, 12)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.Popen([sys.executable, "-m", "autograder", "grade", LAB, "--course", str(course),
                              "--labs", str(LABS), "--submissions", str(subs), "--workers", "1"],
@@ -422,48 +441,58 @@ def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path):
     proc.wait()
     done_before = len(list(state.glob("*.json")))
     assert 3 <= done_before < 12, "the kill came too late to test anything"
-    rerun = run_cli("grade", LAB, "--course", str(course), "--labs", str(LABS), "--submissions", str(subs))
+    rerun = grade_cli(course, "--submissions", str(subs))
     assert rerun.stderr.count("already graded") >= done_before - 1
     run_cli("export", "--course", str(course))
     rows = list(csv.DictReader((course / "grades.csv").open()))
     assert sorted(r["student_id"] for r in rows) == [f"s{i:02d}" for i in range(12)]
-    ref = tmp_path / "ref"
-    run_cli("grade", LAB, "--course", str(ref), "--labs", str(LABS), "--submissions", str(subs))
-    assert per_cell_scores(course) == per_cell_scores(ref)
-
-
-def test_zip_of_submissions(tmp_path):
-    course, subs = tmp_path / "course", tmp_path / "submitted"
-    run_cli("release", LAB, "--course", str(course), "--labs", str(LABS))
-    small_class(course, subs, 2)
-    archive = shutil.make_archive(str(tmp_path / "class"), "zip", root_dir=tmp_path, base_dir="submitted")
-    run_cli("grade", LAB, "--course", str(course), "--labs", str(LABS), "--submissions", archive)
-    assert per_cell_scores(course)[("s00", "test_conv_weights")] == 3
+    assert per_cell_scores(course) == expected
 
 
 def test_dask_local_cluster(tmp_path):
     distributed = pytest.importorskip("distributed")
     course, subs = tmp_path / "course", tmp_path / "subs"
     run_cli("release", LAB, "--course", str(course), "--labs", str(LABS))
-    small_class(course, subs, 5)
+    expected = small_class(course, subs, 5)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
                                   dashboard_address=None) as cluster:
-        run_cli("grade", LAB, "--course", str(course), "--labs", str(LABS), "--submissions", str(subs),
-                "--scheduler", cluster.scheduler_address)
-    ref = tmp_path / "ref"
-    run_cli("grade", LAB, "--course", str(ref), "--labs", str(LABS), "--submissions", str(subs))
-    assert per_cell_scores(course) == per_cell_scores(ref)
+        proc = grade_cli(course, "--submissions", str(subs), "--scheduler", cluster.scheduler_address)
+    assert "5 submissions" in proc.stdout
+    assert per_cell_scores(course) == expected
 
 
-def test_clear_errors(tmp_path):
-    proc = run_cli("grade", "no_such_lab", "--course", str(tmp_path / "c"), "--labs", str(LABS),
-                   "--submissions", str(tmp_path), check=False)
-    assert proc.returncode == 2 and "no lab named 'no_such_lab'" in proc.stderr and "fixture_lab" in proc.stderr
-    proc = run_cli("grade", LAB, "--course", str(tmp_path / "c"), "--labs", str(LABS),
-                   "--submissions", str(tmp_path / "nowhere"), check=False)
-    assert proc.returncode == 2 and "does not exist" in proc.stderr
-    proc = run_cli("grade", LAB, "--course", str(tmp_path / "c"), "--workers", "0", check=False)
-    assert proc.returncode == 2 and "at least 1" in proc.stderr
+def test_progress_bar_on_a_terminal():
+    import io
+
+    from autograder.grade import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    bar = Progress(4, out)
+    for student, status in [("a", "graded"), ("b", "timeout"), ("c", "graded"), ("d", "failed")]:
+        bar.update(student, status, "")
+    text = out.getvalue()
+    assert text.count("\r[") == 4 and "[" + "#" * 30 + "] 4/4" in text and text.endswith("\n")
+    assert "graded 2" in text and "timeout 1" in text and "failed 1" in text
+
+
+def test_clear_errors(tmp_path, capsys):
+    from autograder.cli import main
+
+    course, labs = str(tmp_path / "c"), str(LABS)
+    assert main(["grade", "no_such_lab", "--course", course, "--labs", labs, "--submissions", course]) == 2
+    err = capsys.readouterr().err
+    assert "no lab named 'no_such_lab'" in err and "fixture_lab" in err
+    assert main(["grade", LAB, "--course", course, "--labs", labs, "--submissions", course + "/no"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["feedback", LAB, "--course", str(tmp_path / "empty"), "--labs", labs]) == 2
+    assert "never released" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["grade", LAB, "--workers", "0"])
+    assert "must be at least 1" in capsys.readouterr().err
 
 
 def test_check_passes_on_a_good_lab_and_fails_a_leaky_one(tmp_path):
@@ -488,11 +517,13 @@ def test_leak_detection(tmp_path):
 
     src = tmp_path / "src.ipynb"
     src.write_text(nb("def f(x):\n    ### BEGIN SOLUTION\n    return x * 12345\n    ### END SOLUTION",
-                      "assert f(1) == 12345\n### BEGIN HIDDEN TESTS\nassert f(2) == 24690, 'two'\n### END HIDDEN TESTS"))
+                      "assert f(1) == 12345\n### BEGIN HIDDEN TESTS\n"
+                      "assert f(2) == 24690, 'two'\n### END HIDDEN TESTS"))
     clean, leaky = tmp_path / "clean.ipynb", tmp_path / "leaky.ipynb"
-    clean.write_text(nb("def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()", "assert f(1) == 12345"))
-    leaky.write_text(nb("def f(x):\n    return x * 12345", "assert f(1) == 12345\nassert f(2) == 24690, 'two'",
-                        "### END HIDDEN TESTS"))
+    clean.write_text(nb("def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()",
+                        "assert f(1) == 12345"))
+    leaky.write_text(nb("def f(x):\n    return x * 12345",
+                        "assert f(1) == 12345\nassert f(2) == 24690, 'two'", "### END HIDDEN TESTS"))
     assert leaks(src, clean) == []
     found = leaks(src, leaky)
     assert "line 'return x * 12345'" in found and "line \"assert f(2) == 24690, 'two'\"" in found
