@@ -23,6 +23,7 @@ $(SCALESIM):
 
 ## book: build the HTML book into _build/html (executes every chapter)
 book: $(STAMP)
+	cd labs && PATH=$(CURDIR)/$(BIN):$$PATH nbgrader generate_assignment 'lab*' --no-db --force --log-level=WARN
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 ## system-deps: Debian packages the tests use (a real browser for the book and the hub, the
