@@ -40,11 +40,10 @@ from cnnlib.costs.formulas import FLOPS_PER_MAC
 
 aten = torch.ops.aten
 
-#: Row kinds of operations, by what they compute (see :data:`cnnlib.costs.report.KINDS`).
-MATMUL_OPS = frozenset({aten.mm, aten.addmm, aten.bmm, aten.baddbmm, aten.mv, aten.addmv,
-                        aten.dot, aten.vdot, aten._scaled_mm})
-CONV_OPS = frozenset({aten.convolution, aten._convolution, aten.cudnn_convolution,
-                      aten._slow_conv2d_forward, aten.convolution_overrideable})
+#: Convolutions with the argument list of ``aten.convolution`` (what every convolution runs as
+#: on the meta device; the backend-specific ones, ``cudnn_convolution`` and the like, get a
+#: product row from their MACs alone).
+CONV_OPS = frozenset({aten.convolution, aten._convolution})
 
 #: An operation whose name says it multiplies and accumulates: without a formula, it warns.
 COSTLY = re.compile(r"^(?!_?upsample|_convert)(?:.*(?:conv|mm|matmul|attention|lstm|gru|rnn|linear|"
@@ -83,10 +82,6 @@ def rnn_macs(T: int, N: int, input_size: int, hidden_size: int, gates: int, laye
         inputs = input_size if layer == 0 else directions * hidden_size
         total += directions * T * N * gates * hidden_size * (inputs + hidden_size)
     return total
-
-
-def _shape(t: Any) -> torch.Size:
-    return t.shape
 
 
 def _flash_cpu(query: Any, key: Any, value: Any, *args: Any, **kwargs: Any) -> int:
