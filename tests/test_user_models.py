@@ -371,3 +371,16 @@ def test_accel_estimate_adds_up_to_the_report_on_every_zoo_model(name, reports):
         assert macs > report.macs, DENSE_ON_THE_ARRAY[name]
     else:
         assert macs == report.macs
+
+
+def test_a_subclass_that_changes_forward_is_counted_by_its_operations():
+    class PaddedConv(nn.Conv2d):
+        def forward(self, x):
+            x = F.pad(x, (1, 1, 1, 1))
+            return F.conv2d(torch.cat([x, x], 1)[:, : self.in_channels], self.weight) + \
+                F.conv2d(x, self.weight)
+
+    model = nn.Sequential(PaddedConv(3, 8, 3))
+    report = cnnlib.count_costs(model, (1, 3, 8, 8))
+    assert report.macs == flop_counter_macs(model, torch.randn(1, 3, 8, 8)) == 2 * 8 * 27 * 64
+    assert [(r.kind, r.weights) for r in report.layers] == [("conv", 8 * 27), ("conv", 0)]

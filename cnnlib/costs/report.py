@@ -43,6 +43,10 @@ class LayerCost:
     the layer's first call only, so that a layer called twice is not counted twice.
     ``macs`` is zero for kinds the report does not count (see ``CostReport.counted_kinds``);
     ``ops`` is the operation count of the layer's formula whatever is counted.
+
+    A row of an operation that no layer rule counted is named after the module that ran it
+    (``block:bmm`` inside a module with children, the module's own name in a leaf); a matrix
+    product's shapes are ``(1, rows, C)`` and ``(1, rows, M)``, with ``ops = rows * C * M``.
     """
 
     name: str

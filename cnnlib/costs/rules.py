@@ -50,10 +50,16 @@ def keeps_shape(module: nn.Module) -> bool:
 
 
 def rule_for(module: nn.Module) -> Rule | None:
-    """The rule of the closest registered base class of ``module``, if any."""
-    for cls in type(module).__mro__:
+    """The rule of the closest registered base class of ``module``, if any.
+
+    A subclass that overrides ``forward`` (a user's ``Conv2d`` that pads its input first, then
+    calls ``F.conv2d``) may compute something else than the rule's class: it gets no rule, and
+    its operations are counted one by one (:mod:`cnnlib.costs.ops`).
+    """
+    t = type(module)
+    for cls in t.__mro__:
         if cls in _RULES:
-            return _RULES[cls]
+            return _RULES[cls] if t.forward is cls.forward else None
     return None
 
 
