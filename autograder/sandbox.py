@@ -121,7 +121,8 @@ def bwrap_command(argv: list[str], tmp_size_mb: int = 1024) -> list[str]:
             "--chdir", "/tmp", "--clearenv"]
     for key, value in SANDBOX_ENV.items():
         cmd += ["--setenv", key, value]
-    cmd += ["--setenv", "AUTOGRADER_PRELOAD", os.environ.get("AUTOGRADER_PRELOAD", PRELOAD)]
+    cmd += ["--setenv", "AUTOGRADER_PRELOAD", os.environ.get("AUTOGRADER_PRELOAD", PRELOAD),
+            "--setenv", "AUTOGRADER_SANDBOXED", "1"]
     return cmd + ["--"] + argv
 
 
