@@ -109,11 +109,13 @@ def test_another_threads_cat_is_untouched_during_a_count():
 
 def test_counting_leaves_torch_as_it_found_it():
     initialisers = {n: getattr(nn.init, n) for n in _speed._INITIALISERS}
+    resets = {(c, n): c.__dict__[n] for c, n in _speed._RESETS}
     cat = torch.cat
     model = cnnlib.create_model("densenet121", device="meta")
     cnnlib.count_costs(model)
     assert not any("forward" in m.__dict__ for m in model.modules())
     assert {n: getattr(nn.init, n) for n in _speed._INITIALISERS} == initialisers
+    assert {(c, n): c.__dict__[n] for c, n in _speed._RESETS} == resets
     assert torch.cat is cat and torch.is_grad_enabled()
 
 
@@ -122,16 +124,20 @@ def test_another_thread_builds_real_layers_while_a_model_is_built_on_meta():
 
     def build_on_cpu():
         torch.manual_seed(0)
-        built["conv"] = nn.Conv2d(3, 8, 3)
+        built.update(conv=nn.Conv2d(3, 8, 3), fc=nn.Linear(4, 2), bn=nn.BatchNorm2d(4))
+        built["bn"].running_var.fill_(7.0)
+        built["bn"].reset_running_stats()
 
     with _speed.building_on_meta():
         nn.Conv2d(3, 8, 3)
         worker = threading.Thread(target=build_on_cpu)
         worker.start()
         worker.join()
-    conv = built["conv"]
+    conv, fc, bn = built["conv"], built["fc"], built["bn"]
     assert conv.weight.device.type == "cpu"
-    assert conv.weight.abs().sum() > 0   # initialised: the skip is for meta tensors only
+    # initialised: the skips are for meta tensors and layers only
+    assert conv.weight.abs().sum() > 0 and conv.bias.abs().sum() > 0 and fc.weight.abs().sum() > 0
+    assert torch.equal(bn.running_var, torch.ones(4)) and torch.equal(bn.weight, torch.ones(4))
 
 
 def test_a_row_made_from_fields_equals_the_dataclass():
