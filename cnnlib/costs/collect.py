@@ -109,18 +109,18 @@ class _Walker:
         self.stack: list[tuple[str, nn.Module, tuple[int, ...]]] = []
         self.in_rule = 0       # > 0 while a layer with a rule runs: its operations are its own
         self.unseen: dict[int, int] = {}   # id(module) -> its parameters, until its first call
-        self.holders: dict[int, tuple[str, nn.Module]] = {}   # id(module) -> name, module
-        self.holder_of: dict[int, int] = {}   # id(parameter) -> id(its first module)
         self.weight_of: dict[int, int] = {}   # id(layer) -> id of its weight parameter
         self.weights_seen: set[int] = set()   # parameters already counted in some row's weights
         self.called: set[int] = set()   # layers with a rule that have made a row
         self.merge: dict[tuple, int] = {}     # same product, same module call -> one row
         self.wrapped: list[tuple[nn.Module, Any]] = []   # (module, its own instance forward)
         self.training: list[nn.Module] = []
-        self.params = 0
         self.parameters: dict[int, nn.Parameter] = {}   # id -> every parameter, once
-        self.on_meta = True
+        # The hot loop of a count's set-up (a thousand modules in a big model): locals only.
+        parameters, unseen, weight_of, wrapped = self.parameters, self.unseen, self.weight_of, self.wrapped
+        total, on_meta = 0, True
         by_type: dict[type, tuple[bool, Any, Any]] = {}
+        plain_forward = nn.Module.forward
         for name, m in _named_modules(model):
             if m.training:
                 self.training.append(m)
@@ -128,13 +128,16 @@ class _Walker:
             own = 0
             for p in m._parameters.values():
                 if p is not None:
-                    self.on_meta = self.on_meta and p.is_meta
-                    if id(p) not in self.parameters:
-                        self.parameters[id(p)] = p
+                    on_meta = on_meta and p.is_meta
+                    if id(p) not in parameters:
+                        parameters[id(p)] = p
                         own += p.numel()
-            self.params += own
-            for b in m._buffers.values():
-                self.on_meta = self.on_meta and (b is None or b.is_meta)
+            total += own
+            if on_meta:
+                for b in m._buffers.values():
+                    on_meta = b is None or b.is_meta
+                    if not on_meta:
+                        break
             t = type(m)
             per_type = by_type.get(t)
             if per_type is None:
@@ -143,24 +146,22 @@ class _Walker:
             if transparent:
                 continue
             users = m.__dict__.get("forward")   # a forward set on the instance by its user
-            if users is None and t.forward is nn.Module.forward:
+            if users is None and t.forward is plain_forward:
                 continue   # ModuleList, ModuleDict: never called
             if own:
-                self.unseen[id(m)] = own
-                self.holders[id(m)] = (name, m)
-                for p in m._parameters.values():
-                    if p is not None:
-                        self.holder_of.setdefault(id(p), id(m))
-            w = m._parameters.get("weight")
-            if w is not None:
-                self.weight_of[id(m)] = id(w)
+                unseen[id(m)] = own
+            if rule is not None:
+                w = m._parameters.get("weight")
+                if w is not None:
+                    weight_of[id(m)] = id(w)
             forward = users
             by_shape = users is None and stand_in is not None
             if forward is None:   # the input is a meta tensor in every case
                 forward = stand_in(m) if by_shape else t.forward.__get__(m)
-            self.wrapped.append((m, users))
+            wrapped.append((m, users))
             m.__dict__["forward"] = (self._recording(name, m, rule, forward, by_shape) if rule
                                      else self._entering(name, m, forward))
+        self.params, self.on_meta = total, on_meta
 
     def remove(self) -> None:
         for m, users in self.wrapped:
@@ -177,17 +178,24 @@ class _Walker:
         used one of them as its weight, or else to a row of kind ``other`` of their own."""
         if not self.unseen:
             return
+        holders: dict[int, tuple[str, nn.Module]] = {}   # id(module) -> its name, itself
+        holder_of: dict[int, int] = {}   # id(parameter) -> id(the first module holding it)
+        for name, m in _named_modules(self.model):
+            holders[id(m)] = (name, m)
+            for p in m._parameters.values():
+                if p is not None:
+                    holder_of.setdefault(id(p), id(m))
         user: dict[int, dict[str, Any]] = {}
         for row in self.rows:
             w = row.get("_w")
-            if w is not None and w in self.holder_of:
-                user.setdefault(self.holder_of[w], row)
+            if w is not None and w in holder_of:
+                user.setdefault(holder_of[w], row)
         for key, own in self.unseen.items():
             row = user.get(key)
             if row is not None:
                 row["params"] += own
             else:
-                name, m = self.holders[key]
+                name, m = holders[key]
                 self.rows.append(dict(_by=key, name=name, kind="other", module=type(m).__name__,
                                       input_shape=(), output_shape=(), params=own))
         self.unseen.clear()
