@@ -127,3 +127,18 @@ def test_no_page_links_to_a_missing_page_image_or_anchor(built_book):
             elif url.fragment and path.suffix == ".html" and url.fragment not in parse(path).ids:
                 broken.append(f"{page.relative_to(built_book)} -> {target} (no such anchor)")
     assert not broken, "\n".join(broken[:30])
+
+
+def test_formulas_render_without_a_network(browser, built_book):
+    """MathJax is served from the book (_ext/local_mathjax.py), so TeX renders offline."""
+    _load(browser, built_book / "chapters" / "efficient-models.html", 1300)
+    result = browser.execute_async_script(
+        "const done = arguments[0];"
+        "if (!window.MathJax || !MathJax.startup) { done({error: 'MathJax did not load'}); return; }"
+        "MathJax.startup.promise.then(() => done({"
+        " math: document.querySelectorAll('main .math').length,"
+        " rendered: document.querySelectorAll('main mjx-container').length,"
+        " raw: (document.querySelector('main').innerText.match(/\\\\[([]/g) || []).length}));")
+    assert "error" not in result, result
+    assert result["math"] > 0 and result["rendered"] >= result["math"], result
+    assert result["raw"] == 0, result
