@@ -306,7 +306,78 @@ def _kill_others(child: int) -> None:
         time.sleep(0.01)
 
 
-def run_job(job: dict, shell_box: list) -> dict:
+def _snapshot(root: str) -> dict[str, tuple[int, bytes | None]]:
+    """Every path under root: (mode, bytes) for files, (mode, None) for folders."""
+    snap = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            if os.path.isdir(path) and not os.path.islink(path):
+                snap[path] = (st.st_mode, None)
+            elif os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as f:
+                    snap[path] = (st.st_mode, f.read())
+    return snap
+
+
+def _remove(path: str) -> None:
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            for dirpath, dirnames, _ in os.walk(path):
+                for d in dirnames:
+                    try:
+                        os.chmod(os.path.join(dirpath, d), 0o700)
+                    except OSError:
+                        pass
+            os.chmod(path, 0o700)
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+class _Writable:
+    """The sandbox's writable places, put back after every notebook: a notebook cannot leave
+    anything (files, a planted configuration) for the next one."""
+
+    def __init__(self):
+        self.home = os.environ.get("HOME", "/home/grader")
+        self.home_snapshot = _snapshot(self.home)
+        self.dev = set(os.listdir("/dev"))
+
+    def reset(self) -> None:
+        for root in ("/tmp", "/dev/shm"):
+            if os.path.isdir(root):
+                try:
+                    os.chmod(root, 0o1777 if root == "/tmp" else 0o755)
+                except OSError:
+                    pass
+                for name in os.listdir(root):
+                    _remove(os.path.join(root, name))
+        for name in set(os.listdir("/dev")) - self.dev:
+            _remove(os.path.join("/dev", name))
+        current = _snapshot(self.home)
+        for path in sorted(set(current) - set(self.home_snapshot), reverse=True):
+            _remove(path)
+        for path, (mode, data) in sorted(self.home_snapshot.items()):
+            if current.get(path) == (mode, data):
+                continue
+            if data is None:
+                if not os.path.isdir(path):
+                    _remove(path)
+                    os.makedirs(path, exist_ok=True)
+                os.chmod(path, mode & 0o7777)
+            else:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    _remove(path)
+                with open(path, "wb") as f:
+                    f.write(data)
+                os.chmod(path, mode & 0o7777)
+
+
+def run_job(job: dict, shell_box: list, writable: _Writable | None = None) -> dict:
     start = time.monotonic()
     scratch = os.path.join("/tmp", f"job-{job.get('id', 'x')}-{os.getpid()}-{int(start * 1000)}")
     os.makedirs(scratch, mode=0o700)
@@ -382,6 +453,8 @@ def run_job(job: dict, shell_box: list) -> dict:
         os.close(to_child_w)
         os.close(from_child_r)
         _kill_others(pid)
+        if writable is not None:
+            writable.reset()
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(os.path.join("/tmp", f".fd-{pid}"), ignore_errors=True)
     return {"status": status, "reason": reason, "cells": results, "elapsed": time.monotonic() - start}
@@ -404,6 +477,9 @@ def main() -> None:
             print(f"autograder server: could not preload {name}: {exc}", file=sys.stderr)
     capture = _Capture()
     shell_box = [_make_shell(capture), capture]
+    writable = _Writable() if os.environ.get("AUTOGRADER_SANDBOXED") == "1" else None
+    if writable is not None:
+        writable.reset()
     send(proto_out, {"ready": True, "pid": os.getpid(), "uid": os.getuid(),
                      "warmup": time.monotonic() - t0})
     while True:
@@ -411,7 +487,7 @@ def main() -> None:
         if job is None:
             break
         try:
-            reply = run_job(job, shell_box)
+            reply = run_job(job, shell_box, writable)
         except Exception as exc:  # noqa: BLE001
             reply = {"status": "error", "reason": f"the grading worker failed: {exc}", "cells": []}
         send(proto_out, reply)

@@ -28,12 +28,12 @@ PRELOAD = "numpy,torch,cnnlib,matplotlib,matplotlib.pyplot,matplotlib_inline.bac
 ETC_FILES = ["ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "nsswitch.conf",
              "localtime", "mime.types", "fonts", "ssl/openssl.cnf"]
 SANDBOX_ENV = {
-    "HOME": "/tmp",
+    "HOME": "/home/grader",
     "LANG": "C.UTF-8",
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-    "MPLCONFIGDIR": "/tmp/.matplotlib",
-    "IPYTHONDIR": "/tmp/.ipython",
+    "MPLCONFIGDIR": "/home/grader/.matplotlib",
+    "IPYTHONDIR": "/home/grader/.ipython",
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONHASHSEED": "0",
     "NBGRADER_EXECUTION": "autograde",
@@ -116,9 +116,12 @@ def bwrap_command(argv: list[str], tmp_size_mb: int = 1024) -> list[str]:
         cmd += ["--ro-bind", root, root]
     for package in ("cnnlib", "autograder"):
         cmd += ["--ro-bind", str(REPO / package), str(REPO / package)]
+    # writable: /tmp, /home/grader (the warm worker's caches) and /dev; the worker puts all
+    # three back as they were after every notebook. Everything else is read-only.
     cmd += ["--proc", "/proc", "--dev", "/dev",
             "--size", str(tmp_size_mb * 1024 * 1024), "--tmpfs", "/tmp",
-            "--chdir", "/tmp", "--clearenv"]
+            "--size", str(64 * 1024 * 1024), "--tmpfs", "/home/grader",
+            "--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
     for key, value in SANDBOX_ENV.items():
         cmd += ["--setenv", key, value]
     cmd += ["--setenv", "AUTOGRADER_PRELOAD", os.environ.get("AUTOGRADER_PRELOAD", PRELOAD),

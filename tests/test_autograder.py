@@ -461,6 +461,41 @@ def test_dask_local_cluster(tmp_path):
     assert per_cell_scores(course) == expected
 
 
+LITTER = (  # leaves files and a process behind, in its folder and in /tmp
+    "import subprocess\n"
+    "open('left_behind.txt', 'w').write('x')\n"
+    "open('/tmp/left_in_tmp.txt', 'w').write('x')\n"
+    "open('/dev/shm/left_in_shm', 'w').write('x')\n"
+    "import os; os.makedirs(os.environ['MPLCONFIGDIR'], exist_ok=True)\n"
+    "open(os.path.join(os.environ['MPLCONFIGDIR'], 'matplotlibrc'), 'w').write('planted: 1')\n"
+    "try:\n    open('/planted_at_root', 'w')\n"
+    "except OSError as exc:\n    print('root is', type(exc).__name__)\n"
+    "subprocess.Popen(['sleep', '300'], start_new_session=True)\n" + CORRECT_ADD
+)
+SNOOP = (  # looks for them
+    "import os\n"
+    "procs = [open(f'/proc/{p}/cmdline').read() for p in os.listdir('/proc') if p.isdigit()]\n"
+    "print('cwd', os.getcwd(), sorted(os.listdir('.')), 'tmp', sorted(os.listdir('/tmp')))\n"
+    "print('sleeping', [p for p in procs if 'sleep' in p], 'shm', os.listdir('/dev/shm'),\n"
+    "      'rc', os.path.exists(os.path.join(os.environ['MPLCONFIGDIR'], 'matplotlibrc')))\n" + CORRECT_ADD
+)
+
+
+def test_each_notebook_starts_clean(tmp_path):
+    """A fresh working folder and no process left from the notebook graded before (same worker)."""
+    course, subs = tmp_path / "course", tmp_path / "subs"
+    run_cli("release", LAB, "--course", str(course), "--labs", str(LABS))
+    write(subs, "a_litter", student_nb(course, add=LITTER))
+    write(subs, "b_snoop", student_nb(course, add=SNOOP))
+    grade_cli(course, "--submissions", str(subs), "--workers", "1")
+    litter, snoop = outputs_text(course, "a_litter"), outputs_text(course, "b_snoop")
+    assert "root is OSError" in litter and "Traceback" not in litter, litter
+    for word in ["left_behind", "left_in_tmp", "left_in_shm"]:
+        assert word not in snoop, snoop
+    assert "sleeping [] shm [] rc False" in snoop, snoop
+    assert "cwd /tmp/job-" in snoop
+
+
 def test_progress_bar_on_a_terminal():
     import io
 
