@@ -42,9 +42,9 @@ from typing import Any
 from torch import nn
 
 from cnnlib.costs import formulas
-from cnnlib.costs.collect import count_costs
 from cnnlib.costs.report import CostReport, LayerCost
 from cnnlib.costs.table import human, render
+from cnnlib.counting import count_costs
 from cnnlib.lecture import MODELS, NOT_COUNTED, depth, lecture_figure, summary_table
 from cnnlib.registry import list_models, model_info
 

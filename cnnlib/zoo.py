@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cnnlib.costs.collect import count_costs
 from cnnlib.costs.table import human, render
+from cnnlib.counting import count_costs
 from cnnlib.registry import list_models, model_info
 
 

@@ -36,7 +36,7 @@ act, norm                  fused: applied to the previous layer's outputs on the
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from cnnlib.accel.errors import BadLayerError, check_positive_int
@@ -85,6 +85,9 @@ class Layer:
     kind: str | None = None
     name: str = ""
     input_words: int | None = field(default=None, repr=False)
+    #: MACs that multiply a real weight, for a layer that is not dense (LeNet-5's C3): the array
+    #: still runs the dense shape (its cycles), but only these MACs count as work done.
+    useful_macs: int | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # the dataclass is frozen; these fill in derived fields once
@@ -123,6 +126,11 @@ class Layer:
             raise BadLayerError(f"{owner}: kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if self.kind in ARRAY_KINDS:
             self._check_groups(owner)
+        dense = self.N * self.M * (self.C // self.G) * self.R * self.S * self.P * self.Q
+        if self.useful_macs is not None and not (0 <= self.useful_macs <= dense and self.on_array):
+            raise BadLayerError(f"{owner}: useful_macs must be between 0 and the dense layer's "
+                                f"{dense:,} MACs, on a layer that runs on the array; "
+                                f"got {self.useful_macs!r}")
         if self.input_words is not None:
             check_positive_int(owner, BadLayerError, input_words=self.input_words)
 
@@ -178,9 +186,12 @@ class Layer:
 
     @property
     def macs(self) -> int:
-        """``N * M * (C/G) * R * S * P * Q``: one R x S x C/G dot product per output value."""
+        """``N * M * (C/G) * R * S * P * Q``: one R x S x C/G dot product per output value
+        (``useful_macs`` instead for a layer that is not dense)."""
         if not self.on_array:
             return 0
+        if self.useful_macs is not None:
+            return self.useful_macs
         return self.N * self.M * (self.C // self.G) * self.R * self.S * self.P * self.Q
 
     @property
@@ -230,7 +241,8 @@ class Layer:
         Sizes come from the shapes the collector saw, so PyTorch's output-size rule (padding,
         ``ceil_mode``) is kept as it is. A layer that is not dense (LeNet-5's C3, whose filters
         skip some channels) becomes the dense convolution the array would run, with zero
-        weights where the connections are missing.
+        weights where the connections are missing: its cycles are the dense layer's, its
+        ``macs`` the report's (``useful_macs``), so the estimate's MACs add up to the report's.
         """
         kind = row.kind
         shape = row.input_shape
@@ -241,8 +253,11 @@ class Layer:
             N, C, H, W = shape if len(shape) == 4 else (shape[0], shape[1], 1, shape[2])
             out = row.output_shape
             M, P, Q = (out[1], *out[2:]) if len(out) == 4 else (out[1], 1, out[2])
-            return cls(name=row.name, kind=kind, N=N, C=C, M=M, G=row.G or 1, R=row.R, S=row.S,
-                       H=H, W=W, P=P, Q=Q, stride=row.stride or 1, padding=row.padding or 0)
+            layer = cls(name=row.name, kind=kind, N=N, C=C, M=M, G=row.G or 1, R=row.R, S=row.S,
+                        H=H, W=W, P=P, Q=Q, stride=row.stride or 1, padding=row.padding or 0)
+            if row.ops < layer.macs:   # sparse: fewer real connections than the dense shape
+                layer = replace(layer, useful_macs=row.ops)
+            return layer
         if kind == "rbf":  # LeNet-5's RBF units on (N, C) features
             C, M = row.C, row.M
             return cls(name=row.name, kind=kind, N=max(1, row.activations_in // C), C=C, M=M)

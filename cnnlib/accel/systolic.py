@@ -60,7 +60,7 @@ strips that share halos) are left out, so rs buffer traffic is an upper bound.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cnnlib.accel.errors import BadHardwareError, BadLayerError, check_positive_int
 from cnnlib.accel.hardware import Hardware, check_dataflow
@@ -141,8 +141,13 @@ def systolic(layer: Layer, rows: int | None = None, cols: int | None = None,
         raise BadLayerError(f"layer {layer.name or layer.describe()!r} of kind {layer.kind!r} does no "
                             f"MACs; the array runs kinds {', '.join(sorted(ARRAY_KINDS))}")
     if dataflow == "rs":
-        return _row_stationary(layer, rows, cols, rf_words)
-    return _scalesim(layer, rows, cols, dataflow)
+        result = _row_stationary(layer, rows, cols, rf_words)
+    else:
+        result = _scalesim(layer, rows, cols, dataflow)
+    if layer.useful_macs is not None and result.macs:
+        # a sparse layer runs dense: the same cycles, but only its real connections are work
+        result = replace(result, macs=layer.macs, utilization=result.utilization * layer.macs / result.macs)
+    return result
 
 
 def _scalesim(layer: Layer, rows: int, cols: int, dataflow: str) -> SystolicResult:

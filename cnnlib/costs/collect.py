@@ -37,14 +37,6 @@ from cnnlib.errors import (
 DEFAULT_INPUT = (1, 3, 224, 224)
 
 
-def __getattr__(name: str) -> Any:
-    # ``from cnnlib.costs.collect import count_costs`` still works: the function that resolves
-    # model names now lives above this package, in cnnlib.counting.
-    if name == "count_costs":
-        from cnnlib.counting import count_costs
-
-        return count_costs
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def counted_kinds(count: Iterable[str] | str) -> frozenset[str]:
