@@ -59,6 +59,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_counting.py
 	$(BIN)/python benchmarks/bench_accel.py
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/bench_autograder.py
 
 clean:
 	rm -rf _build .pytest_cache
