@@ -338,6 +338,12 @@ def _remove(path: str) -> None:
         pass
 
 
+def _holds_a_binding(path: str) -> bool:
+    """Is ``path`` a read-only binding of the sandbox (the venv, cnnlib) or on the way to one?"""
+    bound = [b for b in os.environ.get("AUTOGRADER_BOUND", "").split(os.pathsep) if b]
+    return any(b == path or b.startswith(path + os.sep) for b in bound)
+
+
 class _Writable:
     """The sandbox's writable places, put back after every notebook: a notebook cannot leave
     anything (files, a planted configuration) for the next one."""
@@ -355,7 +361,9 @@ class _Writable:
                 except OSError:
                     pass
                 for name in os.listdir(root):
-                    _remove(os.path.join(root, name))
+                    path = os.path.join(root, name)
+                    if not _holds_a_binding(path):
+                        _remove(path)
         for name in set(os.listdir("/dev")) - self.dev:
             _remove(os.path.join("/dev", name))
         current = _snapshot(self.home)

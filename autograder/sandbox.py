@@ -112,18 +112,20 @@ def bwrap_command(argv: list[str], tmp_size_mb: int = 1024) -> list[str]:
         path = Path("/etc") / name
         if path.exists():
             cmd += ["--ro-bind", str(path), str(path)]
-    for root in _python_roots():
-        cmd += ["--ro-bind", root, root]
-    for package in ("cnnlib", "autograder"):
-        cmd += ["--ro-bind", str(REPO / package), str(REPO / package)]
     # writable: /tmp, /home/grader (the warm worker's caches) and /dev; the worker puts all
-    # three back as they were after every notebook. Everything else is read-only.
+    # three back as they were after every notebook. Everything else is read-only. The private
+    # /tmp is mounted before the read-only binds, so that a venv or repository that lives
+    # under /tmp (a CI clone, say) is bound on top of it instead of hidden by it.
     cmd += ["--proc", "/proc", "--dev", "/dev",
             "--size", str(tmp_size_mb * 1024 * 1024), "--tmpfs", "/tmp",
-            "--size", str(64 * 1024 * 1024), "--tmpfs", "/home/grader",
-            "--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
+            "--size", str(64 * 1024 * 1024), "--tmpfs", "/home/grader"]
+    bound = [*_python_roots(), *(str(REPO / package) for package in ("cnnlib", "autograder"))]
+    for path in bound:
+        cmd += ["--ro-bind", path, path]
+    cmd += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
     for key, value in SANDBOX_ENV.items():
         cmd += ["--setenv", key, value]
+    cmd += ["--setenv", "AUTOGRADER_BOUND", os.pathsep.join(bound)]
     cmd += ["--setenv", "AUTOGRADER_PRELOAD", os.environ.get("AUTOGRADER_PRELOAD", PRELOAD),
             "--setenv", "AUTOGRADER_SANDBOXED", "1"]
     return cmd + ["--"] + argv

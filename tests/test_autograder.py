@@ -574,3 +574,17 @@ def test_check_every_lab():
     proc = run_cli("check", check=False, timeout=1800)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"{len(labs)} passed, 0 failed" in proc.stdout
+
+
+def test_the_environment_is_bound_over_the_private_tmp_not_hidden_by_it():
+    """A CI clone or venv under /tmp must stay visible in the sandbox: its private /tmp is
+    mounted first, the read-only bindings on top, and the per-notebook reset spares them."""
+    from autograder import sandbox
+
+    cmd = sandbox.bwrap_command(["true"])
+    tmpfs = cmd.index("--tmpfs")
+    binds = [i for i, arg in enumerate(cmd) if arg == "--ro-bind" and cmd[i + 1] not in ("/usr",)]
+    python_root = next(i for i in binds if cmd[i + 1] in sandbox._python_roots())
+    assert tmpfs < python_root
+    bound = cmd[cmd.index("AUTOGRADER_BOUND") + 1].split(os.pathsep)
+    assert str(sandbox.REPO / "cnnlib") in bound
