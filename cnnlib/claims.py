@@ -678,12 +678,16 @@ def verdict_counts(items: list[Claim] | None = None) -> dict[str, int]:
     return {v: n[v] for v in VERDICTS}
 
 
-def _shown(value: Value) -> str:
+def _shown(value: Value, stated: str = "") -> str:
+    """A computed value as the ledger prints it, in the style of the stated figure (a year,
+    printed "1998", keeps no thousands separator)."""
     if value is None:
         return ""
     if isinstance(value, bool) or isinstance(value, str):
         return str(value)
     if isinstance(value, int):
+        if abs(value) < 10_000 and "," not in stated:
+            return str(value)
         return f"{value:,}" if abs(value) < 100_000 else human(value)
     return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.4g}"
 
@@ -700,7 +704,7 @@ def claims_json() -> str:
 def claims_table() -> str:
     """The ledger as text: one line per claim, grouped by slide, reasons for what differs."""
     items = claims()
-    rows = [(_cut(c.slide, 32), _cut(c.quote, 48), _cut(c.stated, 16), _cut(_shown(c.computed), 24),
+    rows = [(_cut(c.slide, 32), _cut(c.quote, 48), _cut(c.stated, 16), _cut(_shown(c.computed, c.stated), 24),
              c.verdict) for c in items]
     reasons = [f"- {c.slide} / {c.quote}: {c.why}" for c in items if c.verdict == "differs"]
     counts = ", ".join(f"{n} {v}" for v, n in verdict_counts(items).items())
@@ -723,6 +727,6 @@ def claims_html(items: list[Claim] | None = None) -> str:
         if c.slide != slide:
             slide = c.slide
             rows.append(Group(slide))
-        rows.append((c.quote, c.stated, _shown(c.computed) or "–", _MARK[c.verdict]))
+        rows.append((c.quote, c.stated, _shown(c.computed, c.stated) or "–", _MARK[c.verdict]))
         rows.append(Note(c.why))
     return html_table(("claim", "slide says", "cnnlib", "verdict"), rows, widths=(40, 19, 19, 22))
