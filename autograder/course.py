@@ -9,6 +9,7 @@
   ``autograded/STUDENT/LAB/`` graded notebooks, with outputs
   ``feedback/STUDENT/LAB/``   HTML feedback (hidden tests removed)
   ``autograder/LAB/``         this tool's state: one JSON per student (status, reason, what was graded)
+  ``exchange/``               nbgrader's exchange, unless the course hub names its own (COURSE_EXCHANGE)
 """
 
 from __future__ import annotations
@@ -120,7 +121,11 @@ class Course:
                   f"c.CourseDirectory.course_id = {self.course_id!r}",
                   'c.CourseDirectory.source_directory = "source"',
                   'c.CourseDirectory.release_directory = "release"',
-                  "c.OverwriteCells.add_missing_cells = True", ""]
+                  "c.OverwriteCells.add_missing_cells = True",
+                  "# nbgrader's exchange (release_assignment, collect, release_feedback): the course hub's",
+                  "# (its servers set COURSE_EXCHANGE), else the folder exchange/ in this course directory",
+                  'c.Exchange.root = os.environ.get("COURSE_EXCHANGE") or '
+                  'os.path.join(c.CourseDirectory.root, "exchange")', ""]
         atomic_write(path, "\n".join(lines))
 
     @property
