@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
 
 from .course import DEFAULT_COURSE, Course, UsageError
+from .cpus import available_cpus
 
 
 def _positive_int(text: str) -> int:
@@ -47,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="folder (or zip of it) with SUBDIR/<student_id>/<LAB>/*.ipynb; default: what was "
                          "already collected into COURSE/submitted/")
     course_arg(sp)
-    sp.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
-                    help="notebooks graded at once (default: the number of cores, here %(default)s)")
+    sp.add_argument("--workers", type=_positive_int, default=available_cpus(),
+                    help="notebooks graded at once (default: the CPUs this process may use: the "
+                         "container's CPU limit where there is one, else the cores; here %(default)s)")
     sp.add_argument("--timeout", type=_positive_float, default=300.0,
                     help="wall-clock seconds per notebook (default %(default)s)")
     sp.add_argument("--memory", type=_positive_int, default=2048,
