@@ -158,10 +158,21 @@ EXPORT_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "re
 
 
 def export_rows(course: Course) -> list[dict]:
-    """One row per student and lab with a submission; scores from the gradebook (manual grades in)."""
+    """One row per student and lab; scores from the gradebook (manual grades in). Every student on
+    the roster (the gradebook's students: ``nbgrader db student add/import``) has a row for every
+    lab, with status ``missing`` and score 0 where nothing was handed in."""
     rows = []
     with course.gradebook() as gb:
+        roster = sorted(s.id for s in gb.students)
         for assignment in sorted(gb.assignments, key=lambda a: a.name):
+            handed_in = {sub.student.id for sub in assignment.submissions}
+            for sid in (s for s in roster if s not in handed_in):
+                rows.append({
+                    "student_id": sid, "assignment": assignment.name, "score": 0.0,
+                    "max_score": round(float(assignment.max_score), 4), "status": "missing",
+                    "reason": "nothing was submitted", "auto_score": 0.0, "manual_score": "",
+                    "needs_manual_grade": False, "timestamp": "",
+                })
             for sub in sorted(assignment.submissions, key=lambda s: s.student.id):
                 sid = sub.student.id
                 result = read_result(course, assignment.name, sid) or {}
@@ -176,7 +187,7 @@ def export_rows(course: Course) -> list[dict]:
                     "needs_manual_grade": bool(sub.needs_manual_grade),
                     "timestamp": sub.timestamp.isoformat() if sub.timestamp else "",
                 })
-    return rows
+    return sorted(rows, key=lambda r: (r["assignment"], r["student_id"]))
 
 
 def export(course: Course, out: str | Path | None = None) -> Path:
