@@ -1,15 +1,13 @@
-"""JupyterHub configuration for the course: students do the labs, instructors grade them.
+"""JupyterHub configuration for the course on one machine: students do the labs, instructors grade.
 
-Everything that differs between a trial on one machine and a department server is an environment
-variable (defaults in brackets), so that ``deploy/local_hub.py`` and the end-to-end test use this
-very file:
+Everything that differs between a trial and a department server is an environment variable
+(defaults in brackets), so that ``deploy/local_hub.py`` and the end-to-end test use this very file:
 
 =====================  =========================================================================
-COURSE_STATE           folder for the hub's database, home folders, exchange, course [.hub]
+COURSE_STATE           folder for the hub's database, homes, exchange and course [.hub]
 COURSE_ID              nbgrader course id [popular-dnn-models]
 COURSE_STUDENTS        comma-separated student user names [student1,student2]
-COURSE_INSTRUCTORS     comma-separated instructor user names [instructor]
-COURSE_PASSWORD        shared password of the trial authenticator (unset: any password)
+COURSE_INSTRUCTORS     comma-separated instructor user names; the first owns the course [instructor]
 HUB_IP, HUB_PORT       where the proxy listens [127.0.0.1, 8000]
 HUB_API_PORT           the hub's own port, behind the proxy [8081]
 HUB_PROXY_API_PORT     the proxy's REST API port [8001]
@@ -18,20 +16,19 @@ HUB_SERVICE_TOKEN      if set, a service "course-admin" with this token may driv
 HUB_ALLOW_TOKEN_IN_URL set to 1 to let ``?token=`` open a page (the browser check needs it)
 =====================  =========================================================================
 
-Who sees what (nbgrader 0.9):
+Who is who: every hub user is an unprivileged OS account of the same name (made at start if
+missing, ``course_accounts``); logging in checks that account's password through PAM. Each
+server runs as its account inside a bubblewrap sandbox (``course_spawner``) that holds only what
+its role may see. Students get JupyterLab with nbgrader's *Assignment List* and *Validate*; the
+formgrader and the other instructor tools are off for them, and their nbgrader student id is
+their account's name. Instructors also get the formgrader, the repository (read-only) and the
+course directory ``COURSE_STATE/course`` (its ``source/`` is the repository's ``labs/source``).
+Both talk to one exchange folder, ``COURSE_STATE/exchange``; the instructors' collect refuses
+a submission that its named student does not own (``course_exchange``). deploy/README.md says
+what this protects and what not.
 
-* **students** get JupyterLab with nbgrader's *Assignment List* (fetch, submit, fetch feedback)
-  and *Validate*; the formgrader, course list and create-assignment tools are switched off for
-  them. Their nbgrader student id is their hub user name.
-* **instructors** get the formgrader as well and a course directory (``COURSE_STATE/course``)
-  whose ``source/`` is the repository's ``labs/source``; ``python -m autograder`` grades there.
-* Both talk to one **exchange** folder (``COURSE_STATE/exchange``), world-writable with the
-  sticky bit, as nbgrader's documentation asks.
-
-The spawner runs every single-user server as the hub's own OS user, in a home folder of its own
-under ``COURSE_STATE/homes``. That is right for trying the course on one machine, not for a class
-that must not read each other's files: on a shared server use real OS users (``LocalProcessSpawner``)
-or the Kubernetes deployment in ``deploy/kubernetes/`` (one pod per student). See deploy/README.md.
+The hub must run as root: it makes the accounts, reads their passwords through PAM and starts
+each sandbox.
 """
 
 from __future__ import annotations
@@ -48,11 +45,18 @@ STATE = Path(os.environ.get("COURSE_STATE", REPO / ".hub")).resolve()
 COURSE_ID = os.environ.get("COURSE_ID", "popular-dnn-models")
 STUDENTS = [u for u in os.environ.get("COURSE_STUDENTS", "student1,student2").split(",") if u]
 INSTRUCTORS = [u for u in os.environ.get("COURSE_INSTRUCTORS", "instructor").split(",") if u]
+VENV_BIN = Path(sys.executable).parent
 
 sys.path.insert(0, str(HERE))
-from course_layout import prepare_state  # noqa: E402  (deploy/course_layout.py, beside this file)
+from course_accounts import ensure_account  # noqa: E402  (deploy/, beside this file)
+from course_layout import prepare_state  # noqa: E402
 
-paths = prepare_state(STATE, course_id=COURSE_ID, repo=REPO)
+if os.geteuid() != 0:
+    sys.exit("the course hub runs every user as their own OS account: start it as root")
+accounts = {name: ensure_account(name, STATE / "homes" / name) for name in [*INSTRUCTORS, *STUDENTS]}
+owner = accounts[INSTRUCTORS[0]]
+paths = prepare_state(STATE, course_id=COURSE_ID, repo=REPO, venv_bin=VENV_BIN, students=STUDENTS,
+                      instructor=(owner.pw_uid, owner.pw_gid))
 
 # -- network: loopback unless told otherwise ---------------------------------------------------
 c.JupyterHub.ip = os.environ.get("HUB_IP", "127.0.0.1")
@@ -63,16 +67,18 @@ c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{os.environ.get('HUB_PROXY_
 proxy = HERE / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
 if proxy.exists():
     c.ConfigurableHTTPProxy.command = [str(proxy)]
-c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
-c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
-c.JupyterHub.pid_file = str(STATE / "jupyterhub.pid")
+# the hub's secrets and database: root's alone (STATE/private is 0700 and never in a sandbox)
+c.JupyterHub.db_url = f"sqlite:///{paths.private / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(paths.private / "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = str(paths.private / "jupyterhub.pid")
 # Single-user servers outlive a hub restart; the hub finds them again from its database.
 c.JupyterHub.cleanup_servers = False
 
 # -- users and groups --------------------------------------------------------------------------
-c.JupyterHub.authenticator_class = "dummy"   # the trial's; a real course uses its own login
-if os.environ.get("COURSE_PASSWORD"):
-    c.DummyAuthenticator.password = os.environ["COURSE_PASSWORD"]
+# PAM: each user logs in with their OS account's password (local_hub.py sets them). An
+# institution's login replaces this one line, e.g. "generic-oauth" (package oauthenticator);
+# the accounts are still made here, named as the hub users.
+c.JupyterHub.authenticator_class = "pam"
 c.Authenticator.allowed_users = set(STUDENTS) | set(INSTRUCTORS)
 c.Authenticator.admin_users = set(INSTRUCTORS)
 c.JupyterHub.load_groups = {
@@ -89,32 +95,17 @@ if token:
         "services": ["course-admin"],
     }]
 
-# -- the single-user servers -------------------------------------------------------------------
-c.JupyterHub.spawner_class = "simple"   # jupyterhub.spawner.SimpleLocalProcessSpawner
-c.SimpleLocalProcessSpawner.home_dir_template = str(paths.homes / "{username}")
+# -- the single-user servers: each as its user, in its own sandbox -----------------------------
+c.JupyterHub.spawner_class = "course_spawner.SandboxedSpawner"
+c.SandboxedSpawner.homes = str(paths.homes)
+c.SandboxedSpawner.exchange = str(paths.exchange)
+c.SandboxedSpawner.course = str(paths.course)
+c.SandboxedSpawner.repository = str(REPO)
+c.SandboxedSpawner.state = str(STATE)
+c.SandboxedSpawner.role_config = str(paths.config)
+c.SandboxedSpawner.server_cmd = [str(VENV_BIN / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
-c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
 c.Spawner.http_timeout = 60
 c.Spawner.start_timeout = 90
-if os.geteuid() == 0:
-    c.Spawner.args = ["--allow-root"]
-
-
-def _role_environment(spawner) -> None:
-    """Point each server at its role's Jupyter config (nbgrader settings, extensions on/off)."""
-    name = spawner.user.name
-    role = "instructors" if name in INSTRUCTORS else "students"
-    home = paths.homes / name
-    home.mkdir(parents=True, exist_ok=True)
-    spawner.environment.update({
-        "JUPYTER_CONFIG_PATH": str(paths.config / role),
-        # cnnlib comes from the hub's environment; its labs import it
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "COURSE_ROLE": role,
-        "COURSE_DIR": str(paths.course),
-    })
-    if os.environ.get("HUB_ALLOW_TOKEN_IN_URL") == "1":
-        spawner.environment["JUPYTERHUB_ALLOW_TOKEN_IN_URL"] = "1"
-
-
-c.Spawner.pre_spawn_hook = _role_environment
+if os.environ.get("HUB_ALLOW_TOKEN_IN_URL") == "1":
+    c.Spawner.environment = {"JUPYTERHUB_ALLOW_TOKEN_IN_URL": "1"}
