@@ -49,7 +49,8 @@ test: $(STAMP) $(SCALESIM) system-deps
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not notebooks" tests
 
-## hub: the whole course on one machine: a real JupyterHub on http://127.0.0.1:8000 (deploy/README.md)
+## hub: the whole course on one machine, as root (one OS account per user): a real JupyterHub on
+## http://127.0.0.1:8000 (deploy/README.md)
 hub: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python deploy/local_hub.py
 

@@ -1,11 +1,17 @@
-"""A whole lab cycle on a real JupyterHub: students fetch, answer and submit; instructors grade.
+"""A whole lab cycle on a real JupyterHub, and students kept apart from each other and the course.
 
 The hub is the course's own configuration (``deploy/jupyterhub_config.py``) with the real
-configurable-http-proxy from npm, bound to 127.0.0.1 on free ports, with a fresh course folder.
-Students act only through HTTP, as JupyterLab does: the hub's REST API, nbgrader's assignment-list
-extension and the contents API. Instructors use the command line of their own server's
-environment: nbgrader to release, collect and return feedback through the exchange, and
-``python -m autograder`` to grade. Everything the test starts is stopped, even when it fails.
+configurable-http-proxy from npm, bound to 127.0.0.1 on free ports, with a fresh course folder and
+real OS accounts (``cnnhub-`` names, made idempotently; the hub needs root). Students act as
+JupyterLab does: the hub's login form and REST API, nbgrader's assignment-list extension, the
+contents API, and their own terminal and kernel over websockets. The instructor works in their own
+JupyterLab terminal: release to the exchange, collect, grade, feedback, return it, export.
+
+Hostile steps, each of which succeeded before every server ran as its own account in its own
+sandbox: a student's terminal and kernel read the lab sources, the gradebook, ``grades.csv``,
+another home, the exchange's other submissions, the hub's secret and database, another server's
+API token; a student submits as another (their own ``nbgrader_config.py`` naming them, and
+``nbgrader submit --student``). Everything the test starts is stopped, even when it fails.
 
 Select it with ``pytest -m hub``; ``make test`` runs it.
 """
@@ -21,21 +27,27 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "deploy"))
+import course_spawner  # noqa: E402
 import local_hub  # noqa: E402
 
 requests = pytest.importorskip("requests")
+websocket = pytest.importorskip("websocket")
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
 
 LAB = "lab1_counting"
 COURSE = "popular-dnn-models"
-STUDENT, OTHER, INSTRUCTOR = "student1", "student2", "instructor"
+STUDENT, OTHER, INSTRUCTOR = "cnnhub-student1", "cnnhub-student2", "cnnhub-instructor"
+USERS = (INSTRUCTOR, STUDENT, OTHER)
+PASSWORDS: dict[str, str] = {}   # the trial's random per-user passwords, made by the fixture
+DONE = "__STEP_DONE__"
 
 
 def _free_ports(n: int) -> list[int]:
@@ -58,7 +70,7 @@ class Hub:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = local_hub.hub_environment(
             state, port=self.port, api_port=self.api_port, proxy_api_port=self.proxy_port,
-            students=f"{STUDENT},{OTHER}", instructors=INSTRUCTOR, password="course-pw",
+            students=f"{STUDENT},{OTHER}", instructors=INSTRUCTOR,
             HUB_SERVICE_TOKEN=self.token, HUB_ALLOW_TOKEN_IN_URL="1")
         self.proc: subprocess.Popen | None = None
         self.log = state / "hub.log"
@@ -93,14 +105,17 @@ class Hub:
                 self.proc.wait(10)
 
     def stop_everything(self) -> None:
-        for user in (STUDENT, OTHER, INSTRUCTOR):
+        for user in USERS:
             try:
                 self.api("DELETE", f"users/{user}/server", ok=(202, 204, 400, 404))
             except Exception:  # noqa: BLE001  (teardown goes on whatever failed)
                 pass
         self.stop()
-        # anything left that this hub started (servers, proxy) runs with this state folder
-        subprocess.run(["pkill", "-f", str(self.state)], check=False)
+        # whatever the test accounts still run (a server the hub lost track of) ends with them
+        import pwd
+
+        for user in USERS:
+            course_spawner.end_processes_of(pwd.getpwnam(user).pw_uid)
 
     # -- HTTP --------------------------------------------------------------------------------
     def api(self, method: str, path: str, ok: tuple[int, ...] = (200, 201, 202, 204), **kw):
@@ -111,7 +126,7 @@ class Hub:
 
     def start_server(self, user: str) -> None:
         self.api("POST", f"users/{user}/server", ok=(201, 202, 400))   # 400: already running
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             model = self.api("GET", f"users/{user}").json()
             server = model.get("servers", {}).get("", {})
@@ -120,12 +135,19 @@ class Hub:
             time.sleep(0.5)
         raise AssertionError(f"{user}'s server did not start:\n{self.log.read_text()[-3000:]}")
 
-    def login(self, user: str, password: str = "course-pw") -> requests.Session:
-        """A browser-like session that logged in through the hub's login form."""
+    def login(self, user: str, password: str | None = None) -> requests.Response:
+        """What the hub's login form answers (302 when it let the user in)."""
+        s = requests.Session()
+        s.get(f"{self.url}/hub/login", timeout=30)
+        return s.post(f"{self.url}/hub/login", timeout=30, allow_redirects=False,
+                      data={"username": user, "password": PASSWORDS[user] if password is None else password,
+                            "_xsrf": s.cookies.get("_xsrf", "")})
+
+    def session(self, user: str) -> requests.Session:
         s = requests.Session()
         s.get(f"{self.url}/hub/login", timeout=30)
         r = s.post(f"{self.url}/hub/login", timeout=30, allow_redirects=False,
-                   data={"username": user, "password": password, "_xsrf": s.cookies.get("_xsrf", "")})
+                   data={"username": user, "password": PASSWORDS[user], "_xsrf": s.cookies.get("_xsrf", "")})
         assert r.status_code == 302, f"{user} could not log in: {r.status_code} {r.text[:300]}"
         return s
 
@@ -151,22 +173,57 @@ class Hub:
         assert reply["success"], reply.get("value")
         return reply["value"]
 
-    # -- the instructor's command line -----------------------------------------------------------
-    def instructor(self, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-        """Run a command as the instructor's server would: in the course folder, their config."""
-        env = {**self.env, "JUPYTER_CONFIG_PATH": str(self.state / "config" / "instructors")}
-        out = subprocess.run(list(args), cwd=self.state / "course", env=env, capture_output=True,
-                             text=True, timeout=timeout)
-        assert out.returncode == 0, f"{' '.join(args)}:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}"
-        return out
+    # -- a user's own terminal and kernel, as JupyterLab opens them ----------------------------
+    def _websocket(self, user: str, path: str):
+        return websocket.create_connection(
+            f"ws://127.0.0.1:{self.port}/user/{user}/{path}", timeout=300,
+            header=[f"Authorization: token {self.user_token(user)}"])
 
+    def terminal(self, user: str, script: str, timeout: float = 600) -> str:
+        """Type ``script`` into a new JupyterLab terminal of ``user``; what the terminal showed."""
+        name = self.server(user, "POST", "api/terminals").json()["name"]
+        ws = self._websocket(user, f"terminals/websocket/{name}")
+        try:
+            # the marker is typed split in two, so that only its output matches DONE
+            ws.send(json.dumps(["stdin", f"{script}\recho {DONE[:6]}''{DONE[6:]}\r"]))
+            out, deadline = "", time.monotonic() + timeout
+            while DONE not in out:
+                assert time.monotonic() < deadline, f"{user}'s terminal did not finish:\n{out[-3000:]}"
+                message = json.loads(ws.recv())
+                if message[0] == "stdout":
+                    out += message[1]
+            return out
+        finally:
+            ws.close()
+            self.server(user, "DELETE", f"api/terminals/{name}")
 
-def _nbgrader(*args: str) -> tuple[str, ...]:
-    return (str(Path(sys.executable).with_name("nbgrader")), *args)
-
-
-def _autograder(*args: str) -> tuple[str, ...]:
-    return (sys.executable, "-m", "autograder", *args)
+    def kernel(self, user: str, code: str) -> str:
+        """Run ``code`` in a new kernel of ``user``'s server; its stdout and any error."""
+        kernel_id = self.server(user, "POST", "api/kernels", json={"name": "python3"}).json()["id"]
+        ws = self._websocket(user, f"api/kernels/{kernel_id}/channels")
+        try:
+            msg_id = uuid.uuid4().hex
+            ws.send(json.dumps({
+                "header": {"msg_id": msg_id, "username": user, "session": uuid.uuid4().hex,
+                           "msg_type": "execute_request", "version": "5.3"},
+                "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+                "content": {"code": code, "silent": False, "store_history": False,
+                            "user_expressions": {}, "allow_stdin": False}}))
+            out = ""
+            while True:
+                message = json.loads(ws.recv())
+                if message.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind, content = message["msg_type"], message["content"]
+                if kind == "stream":
+                    out += content["text"]
+                elif kind == "error":
+                    out += f"{content['ename']}: {content['evalue']}\n"
+                elif kind == "status" and content["execution_state"] == "idle":
+                    return out
+        finally:
+            ws.close()
+            self.server(user, "DELETE", f"api/kernels/{kernel_id}")
 
 
 def _source() -> dict:
@@ -194,11 +251,51 @@ def _solved(notebook: dict) -> dict:
     return notebook
 
 
+def _probes(hub: Hub) -> dict[str, str]:
+    """What a student must not reach: name -> shell test that succeeds only if they reach it
+    (where a thing could be found at two paths, the host's and the sandbox's, either counts)."""
+    state, inbound = hub.state, hub.state / "exchange" / COURSE / "inbound"
+    return {
+        "lab sources": f"cat {ROOT}/labs/source/{LAB}/{LAB}.ipynb",
+        "lab sources in the course": f"cat {state}/course/source/{LAB}/{LAB}.ipynb",
+        "gradebook": f"cat {state}/course/gradebook.db",
+        "grades.csv": f"cat {state}/course/grades.csv",
+        "collected submissions": f"ls {state}/course/submitted/{STUDENT}",
+        "another home": f"ls {state}/homes/{OTHER} || ls /home/{OTHER}",
+        "another home's files": f"cat {state}/homes/{OTHER}/notes.txt || cat /home/{OTHER}/notes.txt",
+        "the exchange's submissions": f"ls {inbound}",
+        "the hub's cookie secret": f"cat {state}/private/jupyterhub_cookie_secret",
+        "the hub's database": f"cat {state}/private/jupyterhub.sqlite",
+        "the trial's passwords": f"cat {state}/private/passwords.txt",
+        "another server's API token": f"grep -l -a -e 'JUPYTERHUB_USER={OTHER}' -e "
+                                      f"'JUPYTERHUB_USER={INSTRUCTOR}' /proc/[0-9]*/environ",
+        "another server's process": f"ps -eo user= | grep -e {OTHER} -e {INSTRUCTOR}",
+        "the gradebook, written": f"touch {state}/course/gradebook.db",
+    }
+
+
+def _shell_probes(probes: dict[str, str]) -> str:
+    """One shell line running every probe; each prints REACHED-i or REFUSED-i (typed split in two,
+    so that the terminal's echo of the line does not count)."""
+    return "; ".join(f"({test}) >/dev/null 2>&1 && echo REA''CHED-{i} || echo REF''USED-{i}"
+                     for i, test in enumerate(probes.values()))
+
+
+def _verdicts(output: str, probes: dict[str, str]) -> dict[str, str]:
+    return {name: "reached" if f"REACHED-{i}\r" in output else "refused" if f"REFUSED-{i}\r" in output
+            else "no answer" for i, name in enumerate(probes)}
+
+
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     if shutil.which("npm") is None:
         pytest.skip("npm is not installed: the hub's proxy comes from the npm registry")
-    hub = Hub(tmp_path_factory.mktemp("course-hub"))
+    if os.geteuid() != 0 or not shutil.which("bwrap"):
+        pytest.skip("the course hub needs root (OS accounts) and bubblewrap (make test installs it)")
+    state = tmp_path_factory.mktemp("course-hub")
+    PASSWORDS.update(local_hub.prepare_accounts(state, list(USERS)))
+    assert len(set(PASSWORDS.values())) == len(USERS)
+    hub = Hub(state)
     try:
         hub.start()
         yield hub
@@ -206,18 +303,26 @@ def hub(tmp_path_factory):
         hub.stop_everything()
 
 
-def test_a_lab_goes_from_release_to_feedback_through_the_hub(hub):
-    # instructor: release lab 1 into the exchange
-    hub.instructor(*_autograder("release", LAB, "--course", str(hub.state / "course")))
-    hub.instructor(*_nbgrader("release_assignment", LAB, "--force"))
+def test_only_a_users_own_password_logs_them_in(hub):
+    assert hub.login(STUDENT).status_code == 302
+    for wrong in ("wrong", "", PASSWORDS[OTHER], PASSWORDS[INSTRUCTOR]):
+        assert hub.login(STUDENT, wrong).status_code != 302, f"{wrong!r} logged {STUDENT} in"
+    assert hub.login(INSTRUCTOR, "any password").status_code != 302
+    assert hub.login("root", "x").status_code != 302
 
-    # student: log in with the course password, then work through their own server
-    hub.login(STUDENT)
-    bad = requests.post(f"{hub.url}/hub/login", data={"username": STUDENT, "password": "wrong"},
-                        timeout=30, allow_redirects=False)
-    assert bad.status_code != 302, "a wrong password logged in"
+
+def test_the_instructor_releases_a_lab_from_their_terminal(hub):
+    hub.start_server(INSTRUCTOR)
+    out = hub.terminal(INSTRUCTOR, f"""cd ~/course && python -m autograder release {LAB} --course ~/course \
+&& nbgrader release_assignment {LAB} --force && nbgrader db student import students.csv \
+&& echo RELEASED-$(whoami)""")
+    assert f"RELEASED-{INSTRUCTOR}" in out, out[-3000:]
+    assert "Released as" in out and "command not found" not in out
+    assert (hub.state / "exchange" / COURSE / "outbound" / LAB / f"{LAB}.ipynb").exists()
+
+
+def test_a_student_fetches_answers_and_submits_through_the_assignment_list(hub):
     hub.start_server(STUDENT)
-
     listed = hub.assignments(STUDENT)
     assert [a["status"] for a in listed if a["assignment_id"] == LAB] == ["released"]
     listed = hub.assignments(STUDENT, "fetch")
@@ -233,43 +338,101 @@ def test_a_lab_goes_from_release_to_feedback_through_the_hub(hub):
     inbound = list((hub.state / "exchange" / COURSE / "inbound").glob(f"{STUDENT}+{LAB}+*"))
     assert len(inbound) == 2, f"both submissions are kept in the exchange: {inbound}"
 
-    # instructor: collect (the latest submission), grade, return feedback
-    hub.instructor(*_nbgrader("collect", LAB, "--update"))
-    course = str(hub.state / "course")
-    graded = hub.instructor(*_autograder("grade", LAB, "--submissions", f"{course}/submitted",
-                                         "--course", course, "--workers", "1"))
-    hub.instructor(*_autograder("feedback", LAB, "--course", course))
-    hub.instructor(*_nbgrader("release_feedback", LAB))
-    export = hub.state / "course" / "grades.csv"
-    hub.instructor(*_autograder("export", "--course", str(hub.state / "course"), "--out", str(export)))
-    rows = [ln.split(",") for ln in export.read_text().splitlines()]
-    header, row = rows[0], dict(zip(rows[0], next(r for r in rows[1:] if STUDENT in r), strict=True))
-    assert {"student_id", "assignment", "score", "max_score", "status"} <= set(header)
-    assert float(row["score"]) == _autograded_points() > 0, \
-        f"the latest (answered) submission counts: {graded.stdout}"
 
-    # student: fetch the feedback and see the score, but no hidden test
+def test_a_student_cannot_submit_as_another_student(hub):
+    """Both ways the impostor's submission reaches the exchange under the other's name; the
+    instructor's collect (next test) refuses them, and grades.csv shows the other as missing."""
+    time.sleep(1.1)
+    # 1. the student's own nbgrader_config.py names the other, then the Assignment List submits
+    config = {"type": "file", "format": "text",
+              "content": f'c = get_config()\nc.CourseDirectory.student_id = "{OTHER}"\n'}
+    hub.server(STUDENT, "PUT", "api/contents/nbgrader_config.py", json=config)
+    hub.assignments(STUDENT, "submit")
+    hub.server(STUDENT, "DELETE", "api/contents/nbgrader_config.py")
+    # 2. nbgrader submit --student in the student's own terminal
+    time.sleep(1.1)
+    out = hub.terminal(STUDENT, f"nbgrader submit {LAB} --student={OTHER} 2>&1 | tail -2")
+    assert "Submitted as" in out, out[-2000:]
+    claimed = list((hub.state / "exchange" / COURSE / "inbound").glob(f"{OTHER}+{LAB}+*"))
+    assert len(claimed) == 2, claimed
+
+
+def test_the_instructor_runs_the_cycle_in_their_terminal(hub):
+    out = hub.terminal(INSTRUCTOR, f"""cd ~/course && nbgrader collect {LAB} --update 2>&1 \
+&& python -m autograder grade {LAB} --course ~/course --workers 1 \
+&& python -m autograder feedback {LAB} --course ~/course && nbgrader release_feedback {LAB} 2>&1 \
+&& python -m autograder export --course ~/course && echo CYCLE-DONE""")
+    assert "CYCLE-DONE" in out, out[-4000:]
+    refused = [line for line in out.splitlines() if "Refused" in line]
+    assert len(refused) == 2 and all(f"names {OTHER}" in r and f"{STUDENT} (uid" in r for r in refused), out
+    assert "check_owner" not in out and "sandbox bwrap" in out, out[-3000:]
+    export = hub.state / "course" / "grades.csv"
+    header, *lines = export.read_text().splitlines()
+    rows = {r.split(",")[0]: dict(zip(header.split(","), r.split(","), strict=True)) for r in lines}
+    assert float(rows[STUDENT]["score"]) == _autograded_points() > 0, "the latest genuine submission counts"
+    assert rows[OTHER]["status"] == "missing" and float(rows[OTHER]["score"]) == 0, \
+        "the impostor's submissions for the other student were not collected"
+
+
+KERNEL_PROBE = """
+import glob, os, subprocess
+def probe(name, reached):
+    try:
+        print(("REACHED[" if reached() else "REFUSED[") + name + "]")
+    except OSError:
+        print("REFUSED[" + name + "]")
+for name, test in TESTS.items():
+    probe(name, lambda: subprocess.run(test + " >/dev/null 2>&1", shell=True).returncode == 0)
+for path in FILES:
+    probe("python " + path, lambda: bool(open(path, "rb").read(1)))
+def token_of_another(path):
+    env = open(path, "rb").read()
+    return b"JUPYTERHUB_API_TOKEN" in env and f"JUPYTERHUB_USER={os.environ['USER']}".encode() not in env
+probe("python tokens", lambda: any(os.access(p, os.R_OK) and token_of_another(p)
+                                   for p in glob.glob("/proc/[0-9]*/environ")))
+"""
+
+
+def test_a_students_terminal_and_kernel_reach_nothing_of_the_course(hub):
+    hub.start_server(OTHER)   # another student's server and the instructor's run meanwhile
+    hub.start_server(INSTRUCTOR)
+    hub.terminal(OTHER, f"echo secret-of-{OTHER} > ~/notes.txt")
+    for there in ("course/grades.csv", "course/gradebook.db", "private/passwords.txt",
+                  f"homes/{OTHER}/notes.txt"):
+        assert (hub.state / there).exists(), there   # refused below, not missing
+    probes = _probes(hub)
+    out = hub.terminal(STUDENT, f"{_shell_probes(probes)}; echo I-AM-$(id -un)")
+    verdicts = _verdicts(out, probes)
+    assert set(verdicts.values()) == {"refused"}, verdicts
+    assert f"I-AM-{STUDENT}\r" in out   # the terminal runs as the student's own account
+
+    files = [str(ROOT / "labs" / "source" / LAB / f"{LAB}.ipynb"), str(hub.state / "course" / "gradebook.db"),
+             f"/home/{OTHER}/notes.txt", str(hub.state / "homes" / OTHER / "notes.txt")]
+    tests = {name: test for name, test in probes.items() if "process" not in name}
+    out = hub.kernel(STUDENT, f"TESTS = {tests!r}\nFILES = {files!r}\n{KERNEL_PROBE}")
+    assert "REACHED" not in out and out.count("REFUSED") == len(tests) + len(files) + 1, out
+    # the other student's file is there, for them
+    assert f"secret-of-{OTHER}" in hub.terminal(OTHER, "cat ~/notes.txt")
+
+
+def test_the_student_fetches_feedback_without_hidden_tests(hub):
     listed = hub.assignments(STUDENT, "fetch_feedback")
     mine = [a for a in listed if a["assignment_id"] == LAB and a["status"] == "submitted"]
     assert mine, f"the listing does not show the submission: {listed}"
-    assert (hub.state / "homes" / STUDENT / LAB / "feedback").is_dir(), "no feedback was fetched"
     folders = hub.server(STUDENT, "GET", f"api/contents/{LAB}/feedback").json()["content"]
+    assert folders, "no feedback was fetched"
     html = hub.server(STUDENT, "GET", f"api/contents/{LAB}/feedback/{folders[-1]['name']}/{LAB}.html",
                       params={"format": "text", "type": "file"}).json()["content"]
-    assert row["score"].split(".")[0] in html and "BEGIN HIDDEN TESTS" not in html
+    assert f"{_autograded_points():g}" in html and "BEGIN HIDDEN TESTS" not in html
 
 
 def test_fetching_a_lab_that_was_not_released_says_so(hub):
     hub.start_server(OTHER)
     listed = hub.assignments(OTHER, "fetch", lab="lab9_unreleased")
     assert not [a for a in listed if a["assignment_id"] == "lab9_unreleased"]
-    assert hub.server(OTHER, "GET", "api/contents", params={"content": 1}).json()["content"] is not None
-    # the student's own command line (JupyterLab's terminal) gives nbgrader's message
-    env = {**hub.env, "JUPYTER_CONFIG_PATH": str(hub.state / "config" / "students"), "JUPYTERHUB_USER": OTHER}
-    out = subprocess.run(_nbgrader("fetch_assignment", "lab9_unreleased"), cwd=hub.state / "homes" / OTHER,
-                         env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode != 0
-    assert "Assignment not found" in out.stderr and "lab9_unreleased" in out.stderr, out.stderr[-1500:]
+    # the student's own terminal gives nbgrader's message
+    out = hub.terminal(OTHER, "nbgrader fetch_assignment lab9_unreleased")
+    assert "Assignment not found" in out and "lab9_unreleased" in out, out[-1500:]
 
 
 def test_the_student_sees_the_lab_in_jupyterlab(hub):
@@ -324,8 +487,11 @@ def test_no_submission_is_lost_when_the_hub_restarts(hub):
     hub.start_server(STUDENT)   # found again, or started afresh
     listed = hub.assignments(STUDENT)
     assert any(a["assignment_id"] == LAB and a["status"] == "submitted" for a in listed)
-    collected = hub.instructor(*_nbgrader("list", "--inbound"))
-    assert STUDENT in collected.stdout + collected.stderr
+    # the course from a plain shell on the machine (root, in the course folder)
+    env = {**hub.env, "JUPYTER_CONFIG_PATH": ""}
+    listed = subprocess.run([str(Path(sys.executable).with_name("nbgrader")), "list", "--inbound"],
+                            cwd=hub.state / "course", env=env, capture_output=True, text=True, timeout=120)
+    assert STUDENT in listed.stdout + listed.stderr, listed.stderr[-2000:]
 
 
 def test_a_chapters_launch_button_opens_it_on_the_hub(hub, tmp_path):
@@ -334,22 +500,36 @@ def test_a_chapters_launch_button_opens_it_on_the_hub(hub, tmp_path):
 
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["launch_buttons"]["jupyterhub_url"] and config["repository"]["url"]
-    # the course repository, as a clone the hub can reach without a network
+    # the course repository, served by git's own daemon on 127.0.0.1 (the student's sandbox sees no
+    # folder of the host; nbgitpuller clones shallow, which git's "dumb" HTTP cannot serve)
     clone = tmp_path / "course-companion.git"
     subprocess.run(["git", "clone", "--quiet", "--bare", str(ROOT), str(clone)], check=True)
-    repo, page = clone.as_uri(), "chapters/alexnet.md"
-    branch = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--abbrev-ref", "HEAD"],
-                            capture_output=True, text=True, check=True).stdout.strip()
-    # the link sphinx-book-theme writes: /hub/user-redirect/git-pull?repo=...&urlpath=...&branch=...
-    params = {"repo": repo, "urlpath": f"lab/tree/course-companion/{page}", "branch": branch}
-    auth = {"Authorization": f"token {hub.user_token(STUDENT)}"}
-    hub.start_server(STUDENT)
-    browser = hub.login(STUDENT)   # the student clicks the button while logged in to the hub
-    landing = browser.get(f"{hub.url}/hub/user-redirect/git-pull", params=params, timeout=60)
-    assert landing.ok and f"/user/{STUDENT}/git-pull" in landing.url, landing.url
-    with requests.get(f"{hub.url}/user/{STUDENT}/git-pull/api", headers=auth, stream=True, timeout=120,
-                      params={"repo": repo, "branch": branch, "targetpath": "course-companion"}) as pull:
-        events = "".join(line + "\n" for line in pull.iter_lines(decode_unicode=True))
-    assert '"phase": "finished"' in events, events[-1500:]
-    opened = hub.server(STUDENT, "GET", f"api/contents/course-companion/{page}").json()
-    assert opened["type"] in {"file", "notebook"}
+    (port,) = _free_ports(1)
+    daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={tmp_path}",
+                               "--listen=127.0.0.1", f"--port={port}", str(tmp_path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if subprocess.run(["git", "ls-remote", f"git://127.0.0.1:{port}/{clone.name}"],
+                              capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        repo, page = f"git://127.0.0.1:{port}/{clone.name}", "chapters/alexnet.md"
+        branch = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--abbrev-ref", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        # the link sphinx-book-theme writes: /hub/user-redirect/git-pull?repo=...&urlpath=...&branch=...
+        params = {"repo": repo, "urlpath": f"lab/tree/course-companion/{page}", "branch": branch}
+        auth = {"Authorization": f"token {hub.user_token(STUDENT)}"}
+        hub.start_server(STUDENT)
+        browser = hub.session(STUDENT)   # the student clicks the button while logged in to the hub
+        landing = browser.get(f"{hub.url}/hub/user-redirect/git-pull", params=params, timeout=60)
+        assert landing.ok and f"/user/{STUDENT}/git-pull" in landing.url, landing.url
+        with requests.get(f"{hub.url}/user/{STUDENT}/git-pull/api", headers=auth, stream=True, timeout=180,
+                          params={"repo": repo, "branch": branch, "targetpath": "course-companion"}) as pull:
+            events = "".join(line + "\n" for line in pull.iter_lines(decode_unicode=True))
+        assert '"phase": "finished"' in events, events[-1500:]
+        opened = hub.server(STUDENT, "GET", f"api/contents/course-companion/{page}").json()
+        assert opened["type"] in {"file", "notebook"}
+    finally:
+        daemon.terminate()
+        daemon.wait(10)
