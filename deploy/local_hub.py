@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         ensure_proxy()
+        if not shutil.which("bwrap"):
+            raise HubSetupError("every server runs in a bubblewrap sandbox, and bwrap is not installed "
+                                "(Debian: apt-get install bubblewrap)")
     except HubSetupError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

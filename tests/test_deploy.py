@@ -395,3 +395,19 @@ def test_grade_workers_default_to_the_cpus_this_process_may_use(monkeypatch):
     assert cpus.available_cpus() == len(os.sched_getaffinity(0))
     monkeypatch.setattr(cpus, "cgroup_cpu_limit", lambda: 1.0)
     assert cli.build_parser().parse_args(["grade", "lab1_counting"]).workers == 1
+
+
+def test_the_trials_accounts_keep_their_own_passwords_across_starts(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("root only")
+    import local_hub
+    import pamela
+
+    users = ["cnnhub-ann", "cnnhub-bob"]
+    first = local_hub.prepare_accounts(tmp_path, users)
+    assert local_hub.prepare_accounts(tmp_path, users) == first and first["cnnhub-ann"] != first["cnnhub-bob"]
+    kept = tmp_path / "private" / "passwords.txt"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600 and kept.stat().st_uid == 0
+    pamela.authenticate("cnnhub-ann", first["cnnhub-ann"], service="login")
+    with pytest.raises(pamela.PAMError):
+        pamela.authenticate("cnnhub-ann", first["cnnhub-bob"], service="login")

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAB = "lab1_counting"
 ABSENT = "cnnhub-absent"
 
-pytestmark = [pytest.mark.hub, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def readme_cycle() -> list[str]:

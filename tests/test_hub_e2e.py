@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "deploy"))
 import course_spawner  # noqa: E402
 import local_hub  # noqa: E402
+from test_hub_cycle import readme_cycle  # noqa: E402
 
 requests = pytest.importorskip("requests")
 websocket = pytest.importorskip("websocket")
@@ -311,11 +312,20 @@ def test_only_a_users_own_password_logs_them_in(hub):
     assert hub.login("root", "x").status_code != 302
 
 
+def _readme_steps(first: str, last: str) -> str:
+    """The README's grading cycle from the step containing ``first`` to the one containing ``last``,
+    as one terminal line, with the hub's course directory ~/course for the README's ~/dnn-course."""
+    steps = [step.replace("~/dnn-course", "~/course") for step in readme_cycle()]
+    start = next(i for i, step in enumerate(steps) if first in step)
+    end = next(i for i, step in enumerate(steps) if last in step)
+    return " && ".join(["cd ~/course", *steps[start:end + 1]])
+
+
 def test_the_instructor_releases_a_lab_from_their_terminal(hub):
     hub.start_server(INSTRUCTOR)
-    out = hub.terminal(INSTRUCTOR, f"""cd ~/course && python -m autograder release {LAB} --course ~/course \
-&& nbgrader release_assignment {LAB} --force && nbgrader db student import students.csv \
-&& echo RELEASED-$(whoami)""")
+    script = _readme_steps("autograder release", "release_assignment")
+    assert "nbgrader db student import students.csv" in script   # the roster the hub wrote
+    out = hub.terminal(INSTRUCTOR, f"{script} 2>&1 && echo RELEASED-$(whoami)")
     assert f"RELEASED-{INSTRUCTOR}" in out, out[-3000:]
     assert "Released as" in out and "command not found" not in out
     assert (hub.state / "exchange" / COURSE / "outbound" / LAB / f"{LAB}.ipynb").exists()
@@ -358,10 +368,8 @@ def test_a_student_cannot_submit_as_another_student(hub):
 
 
 def test_the_instructor_runs_the_cycle_in_their_terminal(hub):
-    out = hub.terminal(INSTRUCTOR, f"""cd ~/course && nbgrader collect {LAB} --update 2>&1 \
-&& python -m autograder grade {LAB} --course ~/course --workers 1 \
-&& python -m autograder feedback {LAB} --course ~/course && nbgrader release_feedback {LAB} 2>&1 \
-&& python -m autograder export --course ~/course && echo CYCLE-DONE""")
+    script = _readme_steps("nbgrader collect", "autograder export")
+    out = hub.terminal(INSTRUCTOR, f"({script}) 2>&1 && echo CYCLE-DONE")
     assert "CYCLE-DONE" in out, out[-4000:]
     refused = [line for line in out.splitlines() if "Refused" in line]
     assert len(refused) == 2 and all(f"names {OTHER}" in r and f"{STUDENT} (uid" in r for r in refused), out

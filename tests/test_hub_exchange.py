@@ -20,7 +20,8 @@ import course_exchange  # noqa: E402
 from course_accounts import ensure_account  # noqa: E402
 from course_layout import nbgrader_config  # noqa: E402
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: OS accounts and chown")
+pytestmark = [pytest.mark.slow,   # each collect starts nbgrader afresh (several seconds)
+              pytest.mark.skipif(os.geteuid() != 0, reason="needs root: OS accounts and chown")]
 
 COURSE, LAB = "popular-dnn-models", "lab0"
 ANN, BOB = "cnnhub-ann", "cnnhub-bob"
