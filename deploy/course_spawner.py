@@ -51,7 +51,9 @@ def python_roots() -> list[Path]:
 
 
 def end_processes_of(uid: int) -> None:
-    """SIGKILL every process whose real uid is ``uid``."""
+    """SIGKILL every process whose real uid is ``uid`` (a hub user's own account, never root's)."""
+    if uid == 0:
+        raise ValueError("refusing to end root's processes")
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             real_uid = next(int(line.split()[1]) for line in status.read_text().splitlines()
