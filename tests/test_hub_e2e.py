@@ -332,6 +332,9 @@ def test_the_instructor_releases_a_lab_from_their_terminal(hub):
     assert f"RELEASED-{INSTRUCTOR}" in out, out[-3000:]
     assert "Released as" in out and "command not found" not in out
     assert (hub.state / "exchange" / COURSE / "outbound" / LAB / f"{LAB}.ipynb").exists()
+    # the formgrader sees the course directory (~/course, inside the server's root)
+    listed = hub.server(INSTRUCTOR, "GET", "formgrader/api/assignments").json()
+    assert LAB in [a["name"] for a in listed], listed
 
 
 def test_a_student_fetches_answers_and_submits_through_the_assignment_list(hub):
