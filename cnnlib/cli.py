@@ -14,7 +14,7 @@ __all__ = ["build_parser", "main", "parse_input_size", "parse_settings"]
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from cnnlib.costs.table import render
+    from cnnlib.text import render
     from cnnlib.registry import list_models, model_info
 
     rows = []

@@ -16,7 +16,7 @@ from functools import cache
 from torch import nn
 
 from cnnlib.costs.report import CostReport
-from cnnlib.costs.table import human, render
+from cnnlib.text import human, render
 from cnnlib.counting import count_costs
 from cnnlib.published import Published
 from cnnlib.registry import create_model, model_info

@@ -117,13 +117,21 @@ def create_model(name: str, *, device: str | torch.device | None = None,
 
 
 def _device(device: str | torch.device | None) -> torch.device | None:
-    if device is None or isinstance(device, torch.device):
-        return device
+    if device is None:
+        return None
     try:
-        return torch.device(device)
+        dev = device if isinstance(device, torch.device) else torch.device(device)
     except (RuntimeError, TypeError) as e:
         raise CnnlibError(f"unknown device {device!r}: use 'cpu', 'meta' (no weights "
                           "allocated), 'cuda' or another torch device") from e
+    if dev.type not in ("cpu", "meta"):
+        try:   # torch says "Torch not compiled with CUDA enabled" with an AssertionError
+            torch.empty(0, device=dev)
+        except (RuntimeError, AssertionError) as e:
+            raise CnnlibError(f"device {str(dev)!r} is not available on this machine "
+                              f"({str(e).strip().splitlines()[0]}); use 'cpu', or 'meta' to "
+                              "build without allocating weights") from e
+    return dev
 
 
 #: Arguments that many builders take, and what each must be.
@@ -142,6 +150,14 @@ def _check_kwargs(info: ModelInfo, kwargs: Mapping[str, Any]) -> None:
             f"{info.name} does not take {', '.join(map(repr, unknown))}; "
             f"it takes: {', '.join(accepted) or 'no arguments'}"
         )
+    for key, fixed in info.kwargs.items():
+        if key in kwargs and kwargs[key] != fixed:
+            same = [n for n, other in _REGISTRY.items() if other.builder is info.builder
+                    and dict(other.kwargs) == {**info.kwargs, key: kwargs[key]}]
+            hint = f": that model is {same[0]!r}" if same else ""
+            raise BadModelArgumentError(
+                f"{info.name} is built with {key}={fixed!r}, which its name fixes; it cannot be "
+                f"counted with {key}={kwargs[key]!r}{hint}")
     for key in _POSITIVE_NUMBERS:
         v = kwargs.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):

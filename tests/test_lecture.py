@@ -4,7 +4,7 @@ and the whole "Summary of Popular CNNs" slide regenerated from code."""
 import pytest
 
 import cnnlib
-from cnnlib.costs.table import human
+from cnnlib.text import human
 from cnnlib.lecture import MODELS, SUMMARY, format_summary_table, summary_table
 
 

@@ -4,10 +4,12 @@ costs by hand, and the structures each paper's table describes."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 import cnnlib
 from cnnlib.costs import formulas as f
 from cnnlib.errors import BadModelArgumentError
+from cnnlib.models.densenet import OTHER_DEPTHS, densenet
 
 
 def rows(report: cnnlib.CostReport, prefix: str) -> dict[str, cnnlib.LayerCost]:
@@ -218,7 +220,21 @@ def test_hand_counted_dense_layer():
 
 @pytest.mark.parametrize(("depth", "params"), [(121, 7_978_856), (169, 14_149_480), (201, 20_013_928)])
 def test_densenet_columns_of_table_1(depth, params):
-    assert cnnlib.count_costs("densenet121", depth=depth).params == params
+    with torch.device("meta"):
+        model = densenet(depth=depth)
+    assert cnnlib.count_costs(model).params == params
+
+
+@pytest.mark.parametrize("p", OTHER_DEPTHS, ids=lambda p: f"{p.metric}-{p.kwargs['depth']}")
+def test_densenet_figures_published_for_other_depths(p):
+    with torch.device("meta"):
+        model = densenet(**p.kwargs)
+    assert p.matches(cnnlib.count_costs(model).metric(p.metric)), p.describe()
+
+
+def test_a_registered_name_keeps_the_depth_it_names():
+    with pytest.raises(BadModelArgumentError, match="densenet121 is built with depth=121"):
+        cnnlib.count_costs("densenet121", depth=169)
 
 
 # -- arguments ----------------------------------------------------------------------------

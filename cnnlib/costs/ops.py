@@ -1,10 +1,10 @@
 """Operations that no layer rule accounts for: every aten op the forward pass runs, seen once.
 
 While :func:`cnnlib.count_costs` runs a model, :class:`OpCounter` (a ``TorchDispatchMode``,
-active in the counting thread only) sees every aten operation. Operations inside a layer that
-has a cost rule (:mod:`cnnlib.costs.rules`) belong to that layer's row and are passed through.
-Every other operation that multiplies and accumulates gets its MACs and a row of its own,
-attributed to the innermost module that ran it:
+active in the counting thread only) sees every aten operation outside the layers whose cost
+rule applies (those run below it: their operations are their rule's). Every operation that
+multiplies and accumulates gets its MACs and a row of its own, attributed to the innermost
+module that ran it:
 
 * PyTorch's own per-op formulas (``torch.utils.flop_counter``'s registry, halved: a MAC is two
   FLOPs) cover convolutions of any dimension and transposed ones, ``mm``, ``addmm``, ``bmm``,
@@ -15,6 +15,10 @@ attributed to the innermost module that ran it:
 * an operation that costs something and that no formula covers (fused multi-head attention,
   fused recurrent kernels, linear algebra, FFTs) is reported with a ``UserWarning`` naming the
   operation and the module, never silently skipped.
+
+An element-wise add or product of two activations (``x + shortcut``, ``x * gate``; not a
+tensor and a parameter, not a tensor and a number) gets a row of kind ``eltwise`` with one
+operation per output value: it does no MACs, but an accelerator pays for its memory traffic.
 
 Recurrent layers on the meta device run PyTorch's step-by-step implementation, so their matrix
 products are counted one by one; :func:`rnn_macs` states what they add up to.
@@ -33,9 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import flop_registry
-
+from cnnlib._torch import DispatchMode, can_decompose, flop_registry
 from cnnlib.costs.formulas import FLOPS_PER_MAC
 
 aten = torch.ops.aten
@@ -134,18 +136,19 @@ def _gemm(packet: Any, args: tuple) -> tuple[int, int, int] | None:
 # Operations with nothing to count that the mode should pass through at once.
 _QUIET = frozenset({aten.empty, aten.view, aten._unsafe_view, aten.t, aten.transpose,
                     aten.permute, aten.expand, aten.reshape, aten.unsqueeze, aten.squeeze,
-                    aten.detach, aten.add, aten.mul, aten.relu, aten.relu_, aten.clone,
+                    aten.detach, aten.relu, aten.relu_, aten.clone,
                     aten.flatten, aten.mean, aten.select, aten.slice, aten.split,
-                    aten.split_with_sizes, aten.sum, aten.sigmoid, aten.add_, aten.mul_,
+                    aten.split_with_sizes, aten.sum, aten.sigmoid,
                     aten.empty_like, aten.hardtanh_, aten.hardswish_, aten.silu_})
+#: Element-wise adds and products: a row when both operands are activations.
+_ELTWISE = frozenset({aten.add, aten.add_, aten.mul, aten.mul_})
 
 
-class OpCounter(TorchDispatchMode):
+class OpCounter(DispatchMode):
     """Counts the operations of one forward pass that no layer rule counted (see the module doc).
 
-    ``walker`` is the collector's: it says whether a layer with a rule is running
-    (``walker.in_rule``), which module is innermost (``walker.stack``), and takes the rows
-    (``walker.op_row``).
+    ``walker`` is the collector's: it says which module is innermost (``walker.innermost``)
+    and takes the rows (``walker.op_row``, ``walker.eltwise_row``).
     """
 
     def __init__(self, walker: Any):
@@ -154,12 +157,6 @@ class OpCounter(TorchDispatchMode):
         self.warned: set[tuple[str, str]] = set()
         self.decomposes: dict[Any, bool] = {}
 
-    @classmethod
-    def _should_skip_dynamo(cls) -> bool:
-        # By default torch wraps a mode's __torch_dispatch__ in torch._dynamo.disable, whose
-        # first call imports torch._dynamo: two seconds, for a mode that never compiles.
-        return False
-
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         packet = func._overloadpacket
@@ -167,14 +164,21 @@ class OpCounter(TorchDispatchMode):
             out = _cat_by_shape(args)
             if out is not None:
                 return out
-        if self.walker.in_rule or packet in _QUIET:
+        if packet in _QUIET:
             return func(*args, **kwargs)
+        if packet in _ELTWISE:
+            out = func(*args, **kwargs)
+            if len(args) > 1:
+                a, b = args[0], args[1]
+                if type(b) is torch.Tensor and b.dim() and type(a) is torch.Tensor and a.dim():
+                    self.walker.eltwise_row(packet, a, b, out)
+            return out
         if packet not in flop_registry and packet not in OWN_FORMULAS:
             # As FlopCounterMode does: an op with a decomposition runs as its parts, which
             # this mode then sees (and counts) one by one.
             can = self.decomposes.get(func)
             if can is None:
-                can = self.decomposes[func] = func._can_decompose()
+                can = self.decomposes[func] = can_decompose(func)
             if can:
                 with self:
                     out = func.decompose(*args, **kwargs)
@@ -196,7 +200,8 @@ class OpCounter(TorchDispatchMode):
         if (op, name) in self.warned:
             return
         self.warned.add((op, name))
-        where = f"module {name!r} ({module})" if name else f"the model ({module})"
+        kind = type(module).__name__
+        where = f"module {name!r} ({kind})" if name else f"the model ({kind})"
         warnings.warn(f"cnnlib.count_costs: operation aten.{op} in {where} has no MAC formula; "
                       "its MACs are not in the report", UserWarning, stacklevel=2)
 

@@ -7,6 +7,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 from cnnlib.costs.formulas import FLOPS_PER_MAC
+from cnnlib.text import human, render
 
 #: Row kinds. The lecture's: ``conv`` has G = 1, ``gconv`` 1 < G < C, ``dwconv`` G = C (one
 #: input channel per filter); a 1-D convolution is one of these with R = H = P = 1 (a one-row
@@ -215,10 +216,32 @@ class CostReport:
         return [asdict(r) | {"filter": r.filter_shape} for r in self.layers]
 
     def table(self, kinds: Iterable[str] | None = None) -> str:
-        """A per-layer text table followed by the totals (what ``cnnlib summary`` prints)."""
-        from cnnlib.costs.table import format_report
-
-        return format_report(self, kinds=kinds)
+        """A per-layer text table followed by the totals (what ``cnnlib summary`` prints),
+        in the style of fvcore's and ptflops' summaries; ``kinds`` keeps only those rows."""
+        keep = None if kinds is None else set(kinds)
+        rows = [
+            (r.name, r.kind, _dims(r.input_shape[1:]), _dims(r.output_shape[1:]), r.filter_shape,
+             "" if r.stride is None else r.stride, f"{r.weights:,}", f"{r.macs:,}")
+            for r in self.layers if keep is None or r.kind in keep
+        ]
+        table = render(("layer", "kind", "input", "output", "filter (RxSxC -> M)", "stride",
+                        "weights", "MACs"), rows, align="llrrlrrr")
+        counted = ", ".join(k for k in KINDS if k in self.counted_kinds)
+        totals = [
+            ("CONV layers", len(self.conv_layers), self.conv_weights, self.conv_macs),
+            ("FC layers", len(self.fc_layers), self.fc_weights, self.fc_macs),
+            ("total", len(self.layers), self.weights, self.macs),
+        ]
+        summary = render(("", "layers", "weights", "MACs"),
+                         [(t, n, f"{w:,} ({human(w)})", f"{m:,} ({human(m)})") for t, n, w, m in totals])
+        return (f"{self.model} at input {_dims(self.input_size[1:])}\n\n{table}\n\n{summary}\n\n"
+                f"parameters (weights, biases, norm scales and shifts): {self.params:,} "
+                f"({human(self.params)})\n"
+                f"MACs count: {counted}; FLOPs = 2 x MACs = {human(self.flops)}")
 
     def __str__(self) -> str:
         return self.table()
+
+
+def _dims(shape: Iterable[int]) -> str:
+    return "x".join(map(str, shape))

@@ -31,7 +31,7 @@ from enum import Enum
 import torch
 from torch import nn
 
-from cnnlib.models.layers import Add, ConvBNAct
+from cnnlib.models.layers import ConvBNAct
 from cnnlib.published import Published
 from cnnlib.registry import register_model
 
@@ -174,10 +174,9 @@ class Combination(nn.Module):
         super().__init__()
         self.left = make_op(op_left, C_left, M, stride_left)
         self.right = make_op(op_right, C_right, M, stride_right)
-        self.add = Add()
 
     def forward(self, h_left: torch.Tensor, h_right: torch.Tensor) -> torch.Tensor:
-        return self.add(self.left(h_left), self.right(h_right))
+        return self.left(h_left) + self.right(h_right)
 
 
 class Cell(nn.Module):
