@@ -150,14 +150,6 @@ def _check_kwargs(info: ModelInfo, kwargs: Mapping[str, Any]) -> None:
             f"{info.name} does not take {', '.join(map(repr, unknown))}; "
             f"it takes: {', '.join(accepted) or 'no arguments'}"
         )
-    for key, fixed in info.kwargs.items():
-        if key in kwargs and kwargs[key] != fixed:
-            same = [n for n, other in _REGISTRY.items() if other.builder is info.builder
-                    and dict(other.kwargs) == {**info.kwargs, key: kwargs[key]}]
-            hint = f": that model is {same[0]!r}" if same else ""
-            raise BadModelArgumentError(
-                f"{info.name} is built with {key}={fixed!r}, which its name fixes; it cannot be "
-                f"counted with {key}={kwargs[key]!r}{hint}")
     for key in _POSITIVE_NUMBERS:
         v = kwargs.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
@@ -166,3 +158,11 @@ def _check_kwargs(info: ModelInfo, kwargs: Mapping[str, Any]) -> None:
         v = kwargs.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise BadModelArgumentError(f"{info.name}: {key} must be a positive integer, got {v!r}")
+    for key, fixed in info.kwargs.items():
+        if key in kwargs and kwargs[key] != fixed:
+            same = [n for n, other in _REGISTRY.items() if other.builder is info.builder
+                    and dict(other.kwargs) == {**info.kwargs, key: kwargs[key]}]
+            hint = f": that model is {same[0]!r}" if same else ""
+            raise BadModelArgumentError(
+                f"{info.name} is built with {key}={fixed!r}, which its name fixes; it cannot be "
+                f"counted with {key}={kwargs[key]!r}{hint}")

@@ -293,10 +293,10 @@ def test_functional_layers_on_own_parameters_have_the_lecture_letters():
 def test_a_recurrent_layer_has_one_row_per_weight_matrix():
     report = cnnlib.count_costs(nn.Sequential(_lstm()), torch.empty(7, 3, 12))
     # per layer, the hidden products (K = H = 20) and the input products (K = 12, then 20),
-    # each stacked over the 7 steps of a batch of 3; 4 gates of 20 outputs
+    # each 7 time steps (one after the other) of a batch of 3; 4 gates of 20 outputs
     assert [(r.name, r.kind, r.C, r.M, r.input_shape) for r in report.layers] == [
-        ("0", "rnn", 20, 80, (1, 21, 20)), ("0", "rnn", 12, 80, (1, 21, 12)),
-        ("0", "rnn", 20, 80, (1, 21, 20)), ("0", "rnn", 20, 80, (1, 21, 20))]
+        ("0", "rnn", 20, 80, (7, 3, 20)), ("0", "rnn", 12, 80, (7, 3, 12)),
+        ("0", "rnn", 20, 80, (7, 3, 20)), ("0", "rnn", 20, 80, (7, 3, 20))]
     assert report.weights == 4 * 20 * (12 + 20 + 20 + 20)
 
 
@@ -383,4 +383,4 @@ def test_a_subclass_that_changes_forward_is_counted_by_its_operations():
     model = nn.Sequential(PaddedConv(3, 8, 3))
     report = cnnlib.count_costs(model, (1, 3, 8, 8))
     assert report.macs == flop_counter_macs(model, torch.randn(1, 3, 8, 8)) == 2 * 8 * 27 * 64
-    assert [(r.kind, r.weights) for r in report.layers] == [("conv", 8 * 27), ("conv", 0)]
+    assert [(r.kind, r.weights) for r in report.layers] == [("conv", 8 * 27), ("conv", 0), ("eltwise", 0)]
