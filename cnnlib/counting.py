@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnlib.costs.collect import DEFAULT_INPUT, collect, counted_kinds, describe, input_shape
+from cnnlib.costs.collect import DEFAULT_INPUT, _Walker, collect, counted_kinds, describe, input_shape, plan_of
 from cnnlib.costs.report import DEFAULT_COUNTED, CostReport
 from cnnlib.errors import BadInputSizeError, CnnlibError
 from cnnlib.registry import create_model, model_info
@@ -32,7 +32,7 @@ from cnnlib.registry import create_model, model_info
 #: Modules the kept models may hold in all; past that the least recently counted go.
 MAX_KEPT_MODULES = 20_000
 
-_kept: OrderedDict[tuple[Any, ...], tuple[nn.Module, int, threading.Lock]] = OrderedDict()
+_kept: OrderedDict[tuple[Any, ...], tuple[nn.Module, _Walker, int, threading.Lock]] = OrderedDict()
 _kept_modules = 0
 _kept_lock = threading.Lock()
 
@@ -92,25 +92,26 @@ def _count_named(name: str, model_kwargs: dict[str, Any], args: tuple[Any, ...],
         entry = _kept.get(key) if key is not None else None
         if entry is not None:
             _kept.move_to_end(key)
-    if entry is not None and entry[2].acquire(blocking=False):
+    if entry is not None and entry[3].acquire(blocking=False):
         try:
-            return collect(entry[0], name, args, kwargs, kinds)
+            return collect(entry[0], name, args, kwargs, kinds, entry[1])
         finally:
-            entry[2].release()
+            entry[3].release()
     module = create_model(name, device="meta", **model_kwargs)
     if key is None or entry is not None:
         return collect(module, name, args, kwargs, kinds)
+    walker = plan_of(module)
     lock = threading.Lock()
-    size = sum(1 for _ in module.modules())
+    size = len(walker.modules)
     with lock:
         with _kept_lock:
             if key not in _kept and size <= MAX_KEPT_MODULES:
                 while _kept and _kept_modules + size > MAX_KEPT_MODULES:
-                    _, (_, dropped, _) = _kept.popitem(last=False)
+                    _, (_, _, dropped, _) = _kept.popitem(last=False)
                     _kept_modules -= dropped
-                _kept[key] = (module, size, lock)
+                _kept[key] = (module, walker, size, lock)
                 _kept_modules += size
-        return collect(module, name, args, kwargs, kinds)
+        return collect(module, name, args, kwargs, kinds, walker)
 
 
 def _inputs(value: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:

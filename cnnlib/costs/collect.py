@@ -135,50 +135,64 @@ class _Walker:
     first module that holds it, in ``weights`` with the first row that uses it.
     """
 
-    def __init__(self, model: nn.Module, counted: frozenset[str]):
+    def __init__(self, model: nn.Module):
         self.model = model
-        self.counted = counted
+        # The state of one count. The wrappers hold these very objects, so a walker that is
+        # kept with its model (:mod:`cnnlib.counting`) empties them for the next count.
+        self.counted: set[str] = set()
         self.rows: list[dict[str, Any]] = []
         self.stack: list[tuple[str, nn.Module, tuple[int, ...]]] = []
         self.unseen: dict[int, int] = {}   # id(module) -> its parameters, until its first call
-        self.weight_of: dict[int, int] = {}   # id(layer) -> id of its weight parameter
         self.weights_seen: set[int] = set()   # parameters already counted in some row's weights
         self.called: set[int] = set()   # layers with a rule that have made a row
         self.merge: dict[tuple[Any, ...], int] = {}     # same product, same module call -> one row
+        # The plan, made once per model by plan().
+        self.modules: list[nn.Module] = []
+        self.wrappers: list[tuple[nn.Module, Callable[..., Any]]] = []   # (module, its wrapper)
+        self.own: dict[int, int] = {}   # id(module) -> the parameters it holds (counted once)
+        self.weight_of: dict[int, int] = {}   # id(layer) -> id of its weight parameter
         self.parameters: dict[int, nn.Parameter] = {}   # id -> every parameter (and stand-in), once
-        self.saved: list[tuple[nn.Module, type, dict[str, Any], tuple[Any, ...]]] = []
         self.params = 0
+        # What end() puts back.
+        self.dicts: list[dict[str, Any]] = []
+        self.classes: list[tuple[nn.Module, type]] = []
+        self.containers: list[tuple[Any, Any]] = []
 
-    def prepare(self) -> None:
-        """Save every module, then wrap the callable ones and put meta stand-ins in place.
+    def save_all(self) -> None:
+        """Save every module's class and containers (parameters, buffers, submodules, hooks,
+        lists): what a forward pass or the stand-ins of a real model's tensors could change in
+        place. (Each module's ``__dict__`` itself is saved by :meth:`begin`.)"""
+        containers, saved = _CONTAINERS, self.containers
+        for _, m in _named_modules(self.model):
+            self.classes.append((m, type(m)))
+            saved += [(v, v.copy() if v else None) for v in m.__dict__.values() if v.__class__ in containers]
+
+    def plan(self) -> None:
+        """Decide each module's wrapper, find the parameters, and give a real model's tensors
+        meta stand-ins (in place: :meth:`save_all` comes first).
 
         The hot loop of a count's set-up (a thousand modules in a big model): locals only.
         """
         modules = _named_modules(self.model)
-        saved = self.saved
-        for _, m in modules:
-            d = m.__dict__
-            saved.append((m, type(m), dict(d), tuple(
-                (v, v.copy()) for k, v in d.items() if type(v) in _CONTAINERS)))
-        parameters, unseen, weight_of = self.parameters, self.unseen, self.weight_of
+        self.modules = [m for _, m in modules]
+        parameters, own_of, weight_of, wrappers = self.parameters, self.own, self.weight_of, self.wrappers
         stand_ins: dict[int, torch.Tensor] = {}   # id(real tensor) -> its meta stand-in
         hooks_everywhere = global_hooks()
         total = 0
         by_type: dict[type, bool] = {}
+        Parameter = nn.Parameter
         for name, m in modules:
             d = m.__dict__
             if isinstance(m, torch.jit.ScriptModule):
                 raise CnnlibError(
                     f"cnnlib counts nn.Module objects, not TorchScript: {_where(name, m)} was made by "
                     "torch.jit.trace or torch.jit.script; count the module you traced or scripted")
-            if d["training"]:
-                d["training"] = False   # eval(), without its recursion
             own = 0
             params = d["_parameters"]
             for key, p in params.items():
                 if p is None:
                     continue
-                if isinstance(p, UninitializedParameter):
+                if type(p) is not Parameter and isinstance(p, UninitializedParameter):
                     raise _lazy(name, m)
                 if not p.is_meta:
                     p = params[key] = _stand_in(p, stand_ins)
@@ -188,13 +202,12 @@ class _Walker:
             total += own
             buffers = d["_buffers"]
             for key, b in buffers.items():
+                if b is None:
+                    continue
                 if isinstance(b, UninitializedBuffer):
                     raise _lazy(name, m)
-                if b is not None and not b.is_meta:
+                if not b.is_meta:
                     buffers[key] = _stand_in(b, stand_ins)
-            for key, v in d.items():   # tensors kept as plain attributes (a cache, a mask)
-                if isinstance(v, torch.Tensor) and not v.is_meta and v.dim():
-                    d[key] = _stand_in(v, stand_ins)
             t = type(m)
             transparent = by_type.get(t)
             if transparent is None:
@@ -204,32 +217,58 @@ class _Walker:
                     m._forward_hooks or m._forward_pre_hooks)):
                 continue   # ModuleList, ModuleDict: never called; Dropout, Identity: no work
             if own:
-                unseen[id(m)] = own
+                own_of[id(m)] = own
             rule = rule_applies(m, hooks_everywhere)
             if rule is not None:
                 w = params.get("weight")
                 if w is not None:
                     weight_of[id(m)] = id(w)
-                d["forward"] = self._recording(name, m, rule, STAND_INS.get(t))
+                wrappers.append((m, self._recording(name, m, rule, STAND_INS.get(t))))
             else:
-                d["forward"] = self._entering(name, m, users if users is not None else t.forward.__get__(m))
+                wrappers.append((m, self._entering(name, m, users if users is not None else t.forward.__get__(m))))
+        if stand_ins:   # a real model: tensors kept as plain attributes get stand-ins too
+            for m in self.modules:
+                d = m.__dict__
+                for key, v in d.items():
+                    if isinstance(v, torch.Tensor) and not v.is_meta and v.dim():
+                        d[key] = _stand_in(v, stand_ins)
         self.params = total
 
-    def restore(self) -> None:
-        """Every module's class, ``__dict__`` and containers as they were before the count."""
-        for m, cls, state, containers in self.saved:
-            for live, copy in containers:
-                if type(live) is list:
-                    live[:] = copy
-                else:
+    def begin(self, counted: frozenset[str], save: bool = True) -> None:
+        """Save every module's ``__dict__`` (unless saved already), put the wrappers in, and
+        every module in eval mode."""
+        self.counted.clear()
+        self.counted.update(counted)
+        for state in (self.rows, self.stack, self.weights_seen, self.called, self.merge):
+            state.clear()
+        self.unseen.clear()
+        self.unseen.update(self.own)
+        if save:
+            self.dicts = [dict(m.__dict__) for m in self.modules]
+        for m in self.modules:
+            m.__dict__["training"] = False   # eval(), without its recursion
+        for m, wrapper in self.wrappers:
+            m.__dict__["forward"] = wrapper
+
+    def end(self) -> None:
+        """Every module as :meth:`begin` (and :meth:`save_all`) found it."""
+        for live, copy in self.containers:
+            if copy is None:
+                if live:
                     live.clear()
-                    live.update(copy)
+            elif type(live) is list:
+                live[:] = copy
+            else:
+                live.clear()
+                live.update(copy)
+        self.containers = []
+        for m, cls in self.classes:
             if type(m) is not cls:
                 object.__setattr__(m, "__class__", cls)
-            d = m.__dict__
-            d.clear()
-            d.update(state)
-        self.saved.clear()
+        self.classes = []
+        for m, state in zip(self.modules, self.dicts, strict=True):
+            object.__setattr__(m, "__dict__", state)   # the saved copy becomes its __dict__
+        self.dicts = []
 
     def place_uncalled(self) -> None:
         """Parameters of modules never called (``nn.MultiheadAttention`` passes its
@@ -572,8 +611,11 @@ def _is_torch_layer(m: nn.Module) -> bool:
 
 
 def collect(module: nn.Module, name: str, inputs: tuple[Any, ...], kwargs: dict[str, Any],
-            counted: frozenset[str]) -> CostReport:
+            counted: frozenset[str], walker: _Walker | None = None) -> CostReport:
     """Run ``module(*inputs, **kwargs)`` once on meta tensors and make its report.
+
+    ``walker`` is the one :func:`plan_of` made for ``module`` before (for a model cnnlib keeps:
+    the plan of a module is made once); without it the model is a user's, saved whole first.
 
     An error that says the input is too small for the model becomes an
     :class:`~cnnlib.errors.InputTooSmallError` naming the layer; an error raised inside one
@@ -584,9 +626,16 @@ def collect(module: nn.Module, name: str, inputs: tuple[Any, ...], kwargs: dict[
     """
     first = next((t for t in (*inputs, *kwargs.values()) if isinstance(t, torch.Tensor)), None)
     size = tuple(first.shape) if first is not None else ()
-    walker = _Walker(module, counted)
+    planned = walker is not None
+    if walker is None:
+        walker = _Walker(module)
     try:
-        walker.prepare()
+        if not planned:   # a user's model: save everything before the stand-ins go in
+            walker.modules = [m for _, m in _named_modules(module)]
+            walker.dicts = [dict(m.__dict__) for m in walker.modules]
+            walker.save_all()
+            walker.plan()
+        walker.begin(counted, save=planned)
         with torch.no_grad(), OpCounter(walker):
             y = module(*inputs, **kwargs)
         out = y[0] if isinstance(y, tuple) else y
@@ -609,13 +658,22 @@ def collect(module: nn.Module, name: str, inputs: tuple[Any, ...], kwargs: dict[
         e.add_note(f"(raised while cnnlib counted {name} at input {_fmt(size)}{layer})")
         raise
     finally:
-        walker.restore()
+        walker.end()
     rows = []
     for fields in walker.rows:
         del fields["_by"]
         fields.pop("_w", None)
         rows.append(LayerCost.from_fields(fields))
+    walker.rows.clear()
     return CostReport(
         model=name, input_size=size, layers=tuple(rows), params=walker.params,
         counted_kinds=counted, output_shape=tuple(out.shape) if isinstance(out, torch.Tensor) else (),
     )
+
+
+def plan_of(module: nn.Module) -> _Walker:
+    """A walker with the plan of ``module``, a model on ``meta`` that cnnlib keeps: counting it
+    again needs only :meth:`_Walker.begin` and :meth:`_Walker.end`."""
+    walker = _Walker(module)
+    walker.plan()
+    return walker

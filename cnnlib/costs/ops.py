@@ -167,7 +167,9 @@ class OpCounter(DispatchMode):
         if packet in _QUIET:
             return func(*args, **kwargs)
         if packet in _ELTWISE:
-            out = func(*args, **kwargs)
+            out = _eltwise_by_shape(packet, args)
+            if out is None:
+                out = func(*args, **kwargs)
             if len(args) > 1:
                 a, b = args[0], args[1]
                 if type(b) is torch.Tensor and b.dim() and type(a) is torch.Tensor and a.dim():
@@ -204,6 +206,33 @@ class OpCounter(DispatchMode):
         where = f"module {name!r} ({kind})" if name else f"the model ({kind})"
         warnings.warn(f"cnnlib.count_costs: operation aten.{op} in {where} has no MAC formula; "
                       "its MACs are not in the report", UserWarning, stacklevel=2)
+
+
+def _eltwise_by_shape(packet: Any, args: tuple) -> torch.Tensor | None:
+    """An element-wise add or product of meta tensors, from their shapes; else None.
+
+    PyTorch's meta kernel for these is Python reference code (some 100 us a call); a residual
+    add or a squeeze-and-excitation gate of two contiguous tensors of one dtype, the second of
+    the first's shape or broadcast along some of its dimensions, has the first's shape.
+    """
+    if len(args) != 2:
+        return None
+    a, b = args
+    if type(a) is not torch.Tensor or not a.is_meta or a.requires_grad or not a.is_contiguous():
+        return None
+    if type(b) is torch.Tensor:
+        if (not b.is_meta or b.dtype != a.dtype or b.dim() != a.dim() or b.requires_grad
+                or not b.is_contiguous()):
+            return None
+        sa, sb = a.shape, b.shape
+        for i in range(a.dim()):
+            if sb[i] != sa[i] and sb[i] != 1:
+                return None
+    elif not (type(b) in (int, float) and a.is_floating_point()):
+        return None
+    if packet is aten.add_ or packet is aten.mul_:
+        return a
+    return torch.empty(a.shape, dtype=a.dtype, device="meta")
 
 
 def _cat_by_shape(args: tuple) -> torch.Tensor | None:
