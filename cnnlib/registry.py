@@ -8,7 +8,9 @@ the paper counts at, and the figures the paper (and the lecture) publish for it.
 from __future__ import annotations
 
 import inspect
+import math
 import re
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,6 +160,7 @@ def _check_kwargs(info: ModelInfo, kwargs: Mapping[str, Any]) -> None:
         v = kwargs.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise BadModelArgumentError(f"{info.name}: {key} must be a positive integer, got {v!r}")
+    _check_types(info, kwargs)
     for key, fixed in info.kwargs.items():
         if key in kwargs and kwargs[key] != fixed:
             same = [n for n, other in _REGISTRY.items() if other.builder is info.builder
@@ -166,3 +169,25 @@ def _check_kwargs(info: ModelInfo, kwargs: Mapping[str, Any]) -> None:
             raise BadModelArgumentError(
                 f"{info.name} is built with {key}={fixed!r}, which its name fixes; it cannot be "
                 f"counted with {key}={kwargs[key]!r}{hint}")
+
+
+def _check_types(info: ModelInfo, kwargs: Mapping[str, Any]) -> None:
+    """Each argument of the type its builder declares: ``ceil_mode="no"`` is not a bool."""
+    try:
+        hints = typing.get_type_hints(info.builder)
+    except (NameError, TypeError):   # a builder whose annotations cannot be resolved
+        return
+    for key, value in kwargs.items():
+        expected = hints.get(key)
+        if expected is bool and not isinstance(value, bool):
+            raise BadModelArgumentError(f"{info.name}: {key} must be True or False, got {value!r}")
+        if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise BadModelArgumentError(f"{info.name}: {key} must be an integer, got {value!r}")
+        if expected is float and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value)):
+            raise BadModelArgumentError(f"{info.name}: {key} must be a number, got {value!r}")
+        if expected is str and not isinstance(value, str):
+            raise BadModelArgumentError(f"{info.name}: {key} must be a string, got {value!r}")
+        if typing.get_origin(expected) is typing.Literal and value not in typing.get_args(expected):
+            allowed = ", ".join(map(repr, typing.get_args(expected)))
+            raise BadModelArgumentError(f"{info.name}: {key} must be one of {allowed}, got {value!r}")

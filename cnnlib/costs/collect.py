@@ -362,17 +362,17 @@ class _Walker:
                 raise LayerInputError(f"layer {name!r} ({_describe(m)}) takes a tensor, got {describe(x)}")
             shape = tuple(x.shape)
             stack.append((name, m, shape))
-            with no_python_dispatch():
-                y = None
-                if stand_in is not None and len(inputs) + len(kwargs) == 1:
-                    try:
-                        y = stand_in(m, x)
-                    except Refused as e:
-                        if e.error is InputTooSmallError:
-                            raise InputTooSmallError(f"the feature map collapses at layer {name!r} "
-                                                     f"({_describe(m)}): {e.message}") from None
-                        raise e.error(f"layer {name!r} ({_describe(m)}) {e.message}") from None
-                if y is None:
+            y = None
+            if stand_in is not None and len(inputs) + len(kwargs) == 1:
+                try:
+                    y = stand_in(m, x)
+                except Refused as e:
+                    if e.error is InputTooSmallError:
+                        raise InputTooSmallError(f"the feature map collapses at layer {name!r} "
+                                                 f"({_describe(m)}): {e.message}") from None
+                    raise e.error(f"layer {name!r} ({_describe(m)}) {e.message}") from None
+            if y is None:
+                with no_python_dispatch():   # its operations are the rule's
                     y = forward(*inputs, **kwargs)
             stack.pop()
             out = y[0] if type(y) is tuple else y

@@ -85,15 +85,16 @@ def conv2d_rule(m: nn.Conv2d, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any
     _, M, P, Q = nchw(y.shape)
     R, S = m.kernel_size
     G = m.groups
-    if isinstance(m.padding, str):  # "same" / "valid"
-        padding = (0, 0) if m.padding == "valid" else ((R - 1) // 2, (S - 1) // 2)
-    else:
-        padding = pair(m.padding)
+    padding = m.padding
+    if isinstance(padding, str):  # "same" / "valid"
+        padding = (0, 0) if padding == "valid" else ((R - 1) // 2, (S - 1) // 2)
     kind = conv_kind(C, G, (R, S), (H, W), (P, Q), padding)
-    macs = f.conv2d_macs(N, C, M, P, Q, R, S, G)
+    weights = M * (C // G) * R * S        # f.conv2d_weights, on sizes torch has checked
+    macs = N * P * Q * weights            # f.conv2d_macs
     biases = M if m.bias is not None else 0
-    return dict(kind=kind, R=R, S=S, C=C, M=M, G=G, stride=_stride(m.stride), padding=padding,
-                weights=f.conv2d_weights(C, M, R, S, G), biases=biases, ops=macs,
+    sh, sw = m.stride
+    return dict(kind=kind, R=R, S=S, C=C, M=M, G=G, stride=sh if sh == sw else (sh, sw),
+                padding=padding, weights=weights, biases=biases, ops=macs,
                 connections=macs + N * P * Q * biases)
 
 
@@ -101,11 +102,10 @@ def conv2d_rule(m: nn.Conv2d, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any
 def linear_rule(m: nn.Linear, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
     C, M = m.in_features, m.out_features
     N = x.numel() // C
-    macs = f.fc_macs(N, C, M)
+    macs = N * C * M                      # f.fc_macs
     biases = M if m.bias is not None else 0
     return dict(kind="fc", R=1, S=1, C=C, M=M, G=1, stride=1, padding=(0, 0),
-                weights=f.fc_weights(C, M), biases=biases, ops=macs,
-                connections=macs + N * biases)
+                weights=C * M, biases=biases, ops=macs, connections=macs + N * biases)
 
 
 @cost_rule(nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm, nn.LayerNorm)

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnlib._torch import no_python_dispatch
 from cnnlib.costs.formulas import conv_output_size
 from cnnlib.costs.rules import ACTIVATIONS, pair
 from cnnlib.errors import ChannelMismatchError, CnnlibError, InputTooSmallError, LayerInputError
@@ -40,6 +41,12 @@ class Refused(Exception):
 
 def _fmt(shape: tuple[int, ...] | torch.Size) -> str:
     return "x".join(str(d) for d in shape)
+
+
+def _empty(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """The output: an empty meta tensor, made below the counting mode (it is not an operation)."""
+    with no_python_dispatch():
+        return torch.empty(shape, device="meta", dtype=dtype)
 
 
 def _same_dtype(m: nn.Module, x: torch.Tensor) -> None:
@@ -68,13 +75,18 @@ def _conv2d(m: nn.Conv2d, x: torch.Tensor) -> torch.Tensor | None:
         return None
     N, _, H, W = x.shape
     (R, S), (sh, sw), (dh, dw) = m.kernel_size, m.stride, m.dilation
-    if m.padding == "same":  # only allowed with stride 1: the output keeps H x W
-        return torch.empty((N, m.out_channels, H, W), device="meta", dtype=x.dtype)
-    ph, pw = (0, 0) if m.padding == "valid" else pair(m.padding)  # type: ignore[arg-type]
-    P, Q = conv_output_size(H, R, sh, ph, dh), conv_output_size(W, S, sw, pw, dw)
+    padding = m.padding
+    if padding == "same":  # only allowed with stride 1: the output keeps H x W
+        return _empty((N, m.out_channels, H, W), x.dtype)
+    ph, pw = (0, 0) if padding == "valid" else padding  # a pair: Conv2d stores one
+    if ph < 0 or pw < 0:
+        raise CnnlibError(f"padding must be a non-negative integer, got {min(ph, pw)}")
+    # conv_output_size, on sizes the layer's constructor has checked
+    P = (H + 2 * ph - dh * (R - 1) - 1) // sh + 1
+    Q = (W + 2 * pw - dw * (S - 1) - 1) // sw + 1
     if P < 1 or Q < 1:
         raise _too_small(x.shape, R, S)
-    return torch.empty((N, m.out_channels, P, Q), device="meta", dtype=x.dtype)
+    return _empty((N, m.out_channels, P, Q), x.dtype)
 
 
 def _linear(m: nn.Linear, x: torch.Tensor) -> torch.Tensor | None:
@@ -88,7 +100,7 @@ def _linear(m: nn.Linear, x: torch.Tensor) -> torch.Tensor | None:
     _same_dtype(m, x)
     if not x.is_floating_point():
         return None
-    return torch.empty((*x.shape[:-1], m.out_features), device="meta", dtype=x.dtype)
+    return _empty((*x.shape[:-1], m.out_features), x.dtype)
 
 
 def _pool(m: nn.MaxPool2d | nn.AvgPool2d, x: torch.Tensor) -> torch.Tensor | None:
@@ -108,7 +120,7 @@ def _pool(m: nn.MaxPool2d | nn.AvgPool2d, x: torch.Tensor) -> torch.Tensor | Non
     Q = conv_output_size(W, S, sw, pw, dw, m.ceil_mode)
     if P < 1 or Q < 1:
         raise _too_small(x.shape, R, S)
-    return torch.empty((N, C, P, Q), device="meta", dtype=x.dtype)
+    return _empty((N, C, P, Q), x.dtype)
 
 
 def _adaptive(m: nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d, x: torch.Tensor) -> torch.Tensor | None:
@@ -119,7 +131,7 @@ def _adaptive(m: nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d, x: torch.Tensor) -
     N, C, H, W = x.shape
     size = m.output_size
     P, Q = (size, size) if isinstance(size, int) else size
-    return torch.empty((N, C, H if P is None else P, W if Q is None else Q), device="meta", dtype=x.dtype)
+    return _empty((N, C, H if P is None else P, W if Q is None else Q), x.dtype)
 
 
 _BN_RANKS = {nn.BatchNorm1d: (2, 3), nn.BatchNorm2d: (4,), nn.BatchNorm3d: (5,)}

@@ -226,8 +226,11 @@ class NASNetA(nn.Module):
     def __init__(self, num_normal_cells: int = 4, penultimate_filters: int = 1056,
                  stem_filters: int = 32, num_classes: int = 1000, dropout: float = 0.5):
         super().__init__()
-        if penultimate_filters % 24:
-            raise ValueError(f"penultimate_filters must be a multiple of 24 (6 states x 4F), "
+        if num_normal_cells < 1:
+            raise ValueError(f"num_normal_cells (N, the normal cells of each stack) must be at least 1, "
+                             f"got {num_normal_cells}")
+        if penultimate_filters < 24 or penultimate_filters % 24:
+            raise ValueError(f"penultimate_filters must be a positive multiple of 24 (6 states x 4F), "
                              f"got {penultimate_filters}")
         F = penultimate_filters // 24  # filters of the first stack: 44 for NASNet-A (4 @ 1056)
         # Figure 2 as a list of (name, cell, filters M of its operations), named as in the
