@@ -23,6 +23,12 @@ maintainer who upgrades torch has one file to check, and ``tests/test_counting.p
   through the mode, slower but counted the same.
 * ``torch.nn.modules.module._global_forward_hooks`` and its three siblings: hooks registered
   for every module; a layer rule only applies when none can change what the layer does.
+* ``Module._compiled_call_impl``: an instance attribute that ``Module.__call__`` calls instead
+  of its own hook machinery when set (``Module.compile`` sets it). The collector puts its
+  wrapper there for a module without hooks, which saves a Python frame per module call; a
+  module with hooks gets its wrapper as its instance ``forward``, so that they still run.
+  :data:`CALL_SLOT` checks at import that torch still honours it, and falls back to
+  ``forward`` (slower, the same counts) if not.
 * ``Tensor._base``: the tensor a view was taken of (``F.linear`` passes ``weight.t()``), so a
   product on a view of a parameter is attributed to that parameter.
 * ``nn.modules.conv._ConvNd`` and ``nn.modules.batchnorm._NormBase``: the classes whose
@@ -40,7 +46,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
-__all__ = ["CONV_BASE", "NORM_BASE", "DispatchMode", "can_decompose", "flop_registry",
+__all__ = ["CALL_SLOT", "CONV_BASE", "NORM_BASE", "DispatchMode", "can_decompose", "flop_registry",
            "global_hooks", "no_python_dispatch", "view_base"]
 
 CONV_BASE: type[nn.Module] = nn.modules.conv._ConvNd
@@ -73,3 +79,16 @@ def global_hooks() -> bool:
 def view_base(t: torch.Tensor) -> torch.Tensor | None:
     """The tensor ``t`` is a view of, or None."""
     return t._base
+
+
+def _call_slot() -> str:
+    """``"_compiled_call_impl"`` if ``Module.__call__`` calls it when set on the instance."""
+    probe = nn.Identity()
+    called: list[bool] = []
+    probe.__dict__["_compiled_call_impl"] = lambda *args, **kwargs: called.append(True)
+    probe(None)
+    return "_compiled_call_impl" if called else "forward"
+
+
+#: The instance attribute a wrapper takes to replace a hook-free module's call.
+CALL_SLOT: str = _call_slot()

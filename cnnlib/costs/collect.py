@@ -32,7 +32,7 @@ from torch import nn
 from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
 import cnnlib.costs.zoo_layers  # noqa: F401  (registers the rules of the zoo's own layers)
-from cnnlib._torch import global_hooks, no_python_dispatch, view_base
+from cnnlib._torch import CALL_SLOT, global_hooks, no_python_dispatch, view_base
 from cnnlib.costs.ops import CONV_OPS, OpCounter
 from cnnlib.costs.report import KINDS, CostReport, LayerCost
 from cnnlib.costs.rules import TRANSPARENT, Rule, conv_kind, rule_for
@@ -148,7 +148,8 @@ class _Walker:
         self.merge: dict[tuple[Any, ...], int] = {}     # same product, same module call -> one row
         # The plan, made once per model by plan().
         self.modules: list[nn.Module] = []
-        self.wrappers: list[tuple[nn.Module, Callable[..., Any]]] = []   # (module, its wrapper)
+        #: (module, the attribute its wrapper goes in, the wrapper)
+        self.wrappers: list[tuple[nn.Module, str, Callable[..., Any]]] = []
         self.own: dict[int, int] = {}   # id(module) -> the parameters it holds (counted once)
         self.weight_of: dict[int, int] = {}   # id(layer) -> id of its weight parameter
         self.parameters: dict[int, nn.Parameter] = {}   # id -> every parameter (and stand-in), once
@@ -218,14 +219,17 @@ class _Walker:
                 continue   # ModuleList, ModuleDict: never called; Dropout, Identity: no work
             if own:
                 own_of[id(m)] = own
+            # A module with hooks keeps its call (the hooks run) and gets its wrapper as forward.
+            slot = "forward" if hooks_everywhere or m._forward_hooks or m._forward_pre_hooks else CALL_SLOT
             rule = rule_applies(m, hooks_everywhere)
             if rule is not None:
                 w = params.get("weight")
                 if w is not None:
                     weight_of[id(m)] = id(w)
-                wrappers.append((m, self._recording(name, m, rule, STAND_INS.get(t))))
+                wrappers.append((m, slot, self._recording(name, m, rule, STAND_INS.get(t))))
             else:
-                wrappers.append((m, self._entering(name, m, users if users is not None else t.forward.__get__(m))))
+                forward = users if users is not None else t.forward.__get__(m)
+                wrappers.append((m, slot, self._entering(name, m, forward)))
         if stand_ins:   # a real model: tensors kept as plain attributes get stand-ins too
             for m in self.modules:
                 d = m.__dict__
@@ -247,8 +251,8 @@ class _Walker:
             self.dicts = [dict(m.__dict__) for m in self.modules]
         for m in self.modules:
             m.__dict__["training"] = False   # eval(), without its recursion
-        for m, wrapper in self.wrappers:
-            m.__dict__["forward"] = wrapper
+        for m, slot, wrapper in self.wrappers:
+            m.__dict__[slot] = wrapper
 
     def end(self) -> None:
         """Every module as :meth:`begin` (and :meth:`save_all`) found it."""
