@@ -119,6 +119,7 @@ class Layer:
         set_(self, "stride", (sh, sw))
         set_(self, "padding", (ph, pw))
 
+        sized = self.H is not None or self.W is not None   # an input size given, not derived
         # Square by default: one of P or H given fixes the other axis too.
         if self.Q is None and self.W is None:
             set_(self, "Q", self.P)
@@ -137,6 +138,10 @@ class Layer:
         if self.kind in ARRAY_KINDS:
             self._check_groups(owner)
         self._check_kind(owner)
+        if self.kind == "fc" and (self.R, self.S) != (1, 1) and not sized:
+            raise BadLayerError(
+                f"{owner}: an FC layer of C inputs has R = S = 1; one with a {self.R}x{self.S} filter is "
+                "a convolution covering its whole input, so give that input (H, W) too")
         dense = self.N * self.M * (self.C // self.G) * self.R * self.S * self.P * self.Q
         if self.useful_macs is not None and not (0 <= self.useful_macs <= dense and self.on_array):
             raise BadLayerError(f"{owner}: useful_macs must be between 0 and the dense layer's "
@@ -350,11 +355,11 @@ def _numel(shape: tuple[int, ...]) -> int:
 def _grouped_product(row: LayerCost) -> Layer | None:
     """A 3-D or transposed convolution as G products (one per group), the way a 2-D one maps.
 
-    A 3-D convolution: each of the ``X`` output positions takes, per group, a dot product of
-    its window (``C/G`` channels times the filter's ``taps``) with each of the group's ``M/G``
-    filters; so ``R = taps``, ``N = X`` and ``P = Q = 1``: the same (K, F, X) product per group
-    as a 2-D convolution with that window, so that a depth-wise 1x3x3 filter on a one-frame
-    input costs what the same depth-wise 3x3 costs. A transposed convolution scatters: each of
+    A 3-D convolution of a ``kT x kH x kW`` filter is a 2-D one whose filter has ``R = kT*kH``
+    rows (its frames stacked, as the report gives it) and ``S = kW`` columns, on ``P x Q``
+    outputs, with each output frame of each image as one more image (``N``): per group the same
+    (K, F, X) product, and for row stationary the same PE sets, as a 2-D convolution, so that
+    a depth-wise 1x3x3 filter on a one-frame input costs what the same depth-wise 3x3 costs. A transposed convolution scatters: each of
     the ``X`` input positions multiplies its ``C/G`` values of a group by that group's weights,
     ``C/G x (M/G) * taps``, giving ``M * taps`` products that overlap in the output; so
     ``R = 1``, ``M = M * taps``, ``N = X``. Both keep the tensors' real sizes in ``input_words``
@@ -367,11 +372,12 @@ def _grouped_product(row: LayerCost) -> Layer | None:
         return None
     words = dict(input_words=_numel(x), output_words=_numel(y))
     if row.kind == "conv3d":
-        X = y[0] * _numel(y[2:])
-        taps, rest = divmod(row.ops, X * M * (C // G))
-        if rest or not taps:
+        if len(y) != 5 or row.R is None or row.S is None:
             return None
-        return Layer(name=row.name, kind=row.kind, N=X, C=C, M=M, G=G, R=taps, S=1, P=1, Q=1, **words)
+        N, P, Q = y[0] * y[2], y[3], y[4]   # each output frame of each image: one more image
+        if N * P * Q * M * (C // G) * row.R * row.S != row.ops:
+            return None
+        return Layer(name=row.name, kind=row.kind, N=N, C=C, M=M, G=G, R=row.R, S=row.S, P=P, Q=Q, **words)
     X = x[0] * _numel(x[2:])
     taps, rest = divmod(row.ops, X * C * (M // G))
     if rest or not taps:

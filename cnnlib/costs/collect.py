@@ -569,8 +569,12 @@ def _conv_fields(args: tuple[Any, ...], out: torch.Tensor, macs: int) -> dict[st
                     stride=stride[0] if stride[0] == stride[1] else stride, padding=padding,
                     input_shape=tuple(x.shape), output_shape=tuple(out.shape))
     M = out.shape[1]
-    return dict(kind="tconv" if transposed else "conv3d", C=C, M=M, G=G,
-                input_shape=tuple(x.shape), output_shape=tuple(out.shape))
+    fields: dict[str, Any] = dict(kind="tconv" if transposed else "conv3d", C=C, M=M, G=G,
+                                  input_shape=tuple(x.shape), output_shape=tuple(out.shape))
+    if not transposed and nd == 3:   # the filter's frames stacked on its rows: R = kT * kH
+        kT, kH, kW = w.shape[2:]
+        fields.update(R=kT * kH, S=kW)
+    return fields
 
 
 def _numel_in(inputs: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> int:
