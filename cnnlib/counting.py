@@ -24,7 +24,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnlib.costs.collect import DEFAULT_INPUT, _Walker, collect, counted_kinds, describe, input_shape, plan_of
+from cnnlib.costs.collect import (
+    DEFAULT_INPUT,
+    _Walker,
+    collect,
+    counted_kinds,
+    describe,
+    input_shape,
+    plan_of,
+)
 from cnnlib.costs.report import DEFAULT_COUNTED, CostReport
 from cnnlib.errors import BadInputSizeError, CnnlibError
 from cnnlib.registry import create_model, model_info

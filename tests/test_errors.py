@@ -175,7 +175,8 @@ def test_an_error_inside_a_torch_layer_without_a_stand_in_names_the_layer():
     ("googlenet", {"aux_logits": 1}, "aux_logits must be True or False, got 1"),
     ("resnet50", {"variant": "v2"}, "variant must be one of 'v1', 'v1.5', got 'v2'"),
     ("densenet121", {"depth": 169}, "densenet121 is built with depth=121, which its name fixes"),
-    ("shufflenet_v2_x0_5", {"width_mult": 2}, "is built with width_mult=0.5.*that model is 'shufflenet_v2_x2_0'"),
+    ("shufflenet_v2_x0_5", {"width_mult": 2},
+     "is built with width_mult=0.5.*that model is 'shufflenet_v2_x2_0'"),
     ("efficientnet_b0", {"width_mult": 1.1}, "efficientnet_b0 is built with width_mult=1.0"),
     ("alexnet", {"towers": 2.0}, "towers must be an integer"),
 ])

@@ -319,7 +319,8 @@ class Layer:
             mapped = _grouped_product(row)
             if mapped is not None:
                 return mapped
-        if kind == "rnn" and len(shape) == 3 and row.C and row.M and shape[0] * shape[1] * row.C * row.M == row.ops:
+        if (kind == "rnn" and len(shape) == 3 and row.C and row.M
+                and shape[0] * shape[1] * row.C * row.M == row.ops):
             # (steps, N, K): each step a product of N rows, after the step before it
             return cls(name=row.name, kind=kind, N=shape[1], C=row.C, M=row.M, steps=shape[0])
         if kind == "rbf":  # LeNet-5's RBF units on (N, C) features
@@ -359,9 +360,9 @@ def _grouped_product(row: LayerCost) -> Layer | None:
     rows (its frames stacked, as the report gives it) and ``S = kW`` columns, on ``P x Q``
     outputs, with each output frame of each image as one more image (``N``): per group the same
     (K, F, X) product, and for row stationary the same PE sets, as a 2-D convolution, so that
-    a depth-wise 1x3x3 filter on a one-frame input costs what the same depth-wise 3x3 costs. A transposed convolution scatters: each of
-    the ``X`` input positions multiplies its ``C/G`` values of a group by that group's weights,
-    ``C/G x (M/G) * taps``, giving ``M * taps`` products that overlap in the output; so
+    a depth-wise 1x3x3 filter on a one-frame input costs what the same depth-wise 3x3 costs.
+    A transposed convolution scatters: each of the ``X`` input positions multiplies its ``C/G``
+    values of a group by that group's weights, ``C/G x (M/G) * taps``, giving ``M * taps`` products that overlap in the output; so
     ``R = 1``, ``M = M * taps``, ``N = X``. Both keep the tensors' real sizes in ``input_words``
     and ``output_words``. None when the MACs do not split this way.
     """

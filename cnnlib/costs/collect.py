@@ -72,7 +72,8 @@ def input_shape(size: Any, exact: bool = False) -> tuple[int, ...]:
     try:
         dims = tuple(size)
     except TypeError:
-        raise BadInputSizeError(f"input size must be (C, H, W) or (N, C, H, W), got {describe(size)}") from None
+        raise BadInputSizeError(
+            f"input size must be (C, H, W) or (N, C, H, W), got {describe(size)}") from None
     if len(dims) == 3 and not exact:
         dims = (1, *dims)
     if not (dims and (exact or len(dims) == 4)) or not all(

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+
 from cnnlib._torch import DispatchMode, can_decompose, flop_registry
 from cnnlib.costs.formulas import FLOPS_PER_MAC
 

@@ -12,7 +12,6 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-
 ActLayer = type[nn.Module]
 
 
