@@ -363,8 +363,9 @@ def _grouped_product(row: LayerCost) -> Layer | None:
     a depth-wise 1x3x3 filter on a one-frame input costs what the same depth-wise 3x3 costs.
     A transposed convolution scatters: each of the ``X`` input positions multiplies its ``C/G``
     values of a group by that group's weights, ``C/G x (M/G) * taps``, giving ``M * taps``
-    products that overlap in the output; so ``R = 1``, ``M = M * taps``, ``N = X``. Both keep the tensors' real sizes in ``input_words``
-    and ``output_words``. None when the MACs do not split this way.
+    products that overlap in the output; so ``R = 1``, ``M = M * taps``, ``N = X``. Both keep
+    the tensors' real sizes in ``input_words`` and ``output_words``. None when the MACs do not
+    split this way.
     """
     C, M, G = row.C, row.M, row.G
     assert C is not None and M is not None and G is not None

@@ -17,8 +17,8 @@ from cnnlib.text import human, render
 #: (an element-wise add or product of two activations: a residual add, a gate), ``rbf``
 #: (LeNet-5's output units) and ``other`` (a module with parameters and no operation counted)
 #: do no MACs in the lecture's sense. The rows of operations that no layer rule counted
-#: (:mod:`cnnlib.costs.ops`) have kinds of their own, each a matrix product with C the length of its dot products and M its output columns:
-#: ``matmul`` (``@``, ``torch.matmul``, ``einsum``, ``bmm``, ``addmm`` on activations),
+#: (:mod:`cnnlib.costs.ops`) have kinds of their own, each a matrix product with C the length
+#: of its dot products and M its output columns: ``matmul`` (``@``, ``torch.matmul``, ``einsum``, ``bmm``, ``addmm`` on activations),
 #: ``attention`` (the products inside ``nn.MultiheadAttention``, attention kernels: C = keys,
 #: M = query plus value width), ``rnn`` (the products of ``nn.RNN``/``GRU``/``LSTM``, see
 #: :func:`cnnlib.costs.ops.rnn_macs`; a row's shapes are ``(steps, N, C)`` and ``(steps, N, M)``:
