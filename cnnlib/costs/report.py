@@ -18,14 +18,15 @@ from cnnlib.text import human, render
 #: (LeNet-5's output units) and ``other`` (a module with parameters and no operation counted)
 #: do no MACs in the lecture's sense. The rows of operations that no layer rule counted
 #: (:mod:`cnnlib.costs.ops`) have kinds of their own, each a matrix product with C the length
-#: of its dot products and M its output columns: ``matmul`` (``@``, ``torch.matmul``, ``einsum``, ``bmm``, ``addmm`` on activations),
-#: ``attention`` (the products inside ``nn.MultiheadAttention``, attention kernels: C = keys,
-#: M = query plus value width), ``rnn`` (the products of ``nn.RNN``/``GRU``/``LSTM``, see
-#: :func:`cnnlib.costs.ops.rnn_macs`; a row's shapes are ``(steps, N, C)`` and ``(steps, N, M)``:
-#: its time steps, one after the other), ``tconv`` (transposed convolutions of any dimension)
-#: and ``conv3d`` (3-D convolutions); the last two keep the tensors' shapes, with C and M the
-#: input and output channels and G the groups; a ``conv3d`` row's R is the filter's frames
-#: times its rows (``kT * kH``) and S its columns.
+#: of its dot products and M its output columns: ``matmul`` (``@``, ``torch.matmul``,
+#: ``einsum``, ``bmm``, ``addmm`` on activations), ``attention`` (the products inside
+#: ``nn.MultiheadAttention``, attention kernels: C = keys, M = query plus value width), ``rnn``
+#: (the products of ``nn.RNN``/``GRU``/``LSTM``, see :func:`cnnlib.costs.ops.rnn_macs`; a
+#: row's shapes are ``(steps, N, C)`` and ``(steps, N, M)``: its time steps, one after the
+#: other), ``tconv`` (transposed convolutions of any dimension) and ``conv3d`` (3-D
+#: convolutions); the last two keep the tensors' shapes, with C and M the input and output
+#: channels and G the groups; a ``conv3d`` row's R is the filter's frames times its rows
+#: (``kT * kH``) and S its columns.
 CONV_KINDS = frozenset({"conv", "gconv", "dwconv"})
 FC_KINDS = frozenset({"fc"})
 #: Kinds of operations that no lecture letter describes; all of them are matrix products.
