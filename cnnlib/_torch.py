@@ -16,8 +16,10 @@ maintainer who upgrades torch has one file to check, and ``tests/test_counting.p
   aten overload packet. cnnlib's totals equal ``FlopCounterMode``'s because they use the same
   formulas; if the registry moves, every operation outside a layer rule would warn as
   "no MAC formula".
-* ``OpOverload._can_decompose()`` and ``OpOverload.decompose()``: an operation without a
-  formula that has a decomposition runs as its parts, as ``FlopCounterMode`` does.
+* ``OpOverload._overloadpacket``, ``OpOverload._can_decompose()`` and
+  ``OpOverload.decompose()``: the operation an overload belongs to (the registry's key), and
+  whether an operation without a formula has a decomposition, which then runs as its parts, as
+  ``FlopCounterMode`` does.
 * ``torch._C._DisableTorchDispatch``: operations inside a layer whose rule already counted
   them skip the Python dispatch mode (a few microseconds each). Without it they would pass
   through the mode, slower but counted the same.
@@ -31,6 +33,10 @@ maintainer who upgrades torch has one file to check, and ``tests/test_counting.p
   ``forward`` (slower, the same counts) if not.
 * ``Tensor._base``: the tensor a view was taken of (``F.linear`` passes ``weight.t()``), so a
   product on a view of a parameter is attributed to that parameter.
+* A module's ``_parameters``, ``_buffers``, ``_modules`` and ``_forward_hooks`` /
+  ``_forward_pre_hooks`` dicts, read and (for one count) changed directly by the collector,
+  which puts every module's ``__dict__`` back afterwards: faster than ``named_parameters()``
+  and ``setattr``, and the same in every torch 2 release so far.
 * ``nn.modules.conv._ConvNd`` and ``nn.modules.batchnorm._NormBase``: the classes whose
   ``reset_parameters`` / ``reset_running_stats`` a meta build skips (:mod:`cnnlib._speed`).
 """
@@ -46,8 +52,8 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
-__all__ = ["CALL_SLOT", "CONV_BASE", "NORM_BASE", "DispatchMode", "can_decompose", "flop_registry",
-           "global_hooks", "no_python_dispatch", "view_base"]
+__all__ = ["CALL_SLOT", "CONV_BASE", "NORM_BASE", "DispatchMode", "can_decompose", "decompose",
+           "flop_registry", "global_hooks", "no_python_dispatch", "packet", "view_base"]
 
 CONV_BASE: type[nn.Module] = nn.modules.conv._ConvNd
 NORM_BASE: type[nn.Module] = nn.modules.batchnorm._NormBase
@@ -61,9 +67,19 @@ class DispatchMode(TorchDispatchMode):
         return False
 
 
+def packet(func: Any) -> Any:
+    """The overload packet of an aten overload (``aten.add`` for ``aten.add.Tensor``)."""
+    return func._overloadpacket
+
+
 def can_decompose(func: Any) -> bool:
-    """Does this aten overload have a decomposition that ``func.decompose`` would run?"""
+    """Does this aten overload have a decomposition that :func:`decompose` would run?"""
     return bool(func._can_decompose())
+
+
+def decompose(func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run an aten overload as its decomposition (``NotImplemented`` if it has none)."""
+    return func.decompose(*args, **kwargs)
 
 
 #: ``with no_python_dispatch():`` runs its operations below every Python dispatch mode.

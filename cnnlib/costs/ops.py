@@ -38,7 +38,7 @@ from typing import Any
 
 import torch
 
-from cnnlib._torch import DispatchMode, can_decompose, flop_registry
+from cnnlib._torch import DispatchMode, can_decompose, decompose, flop_registry, packet
 from cnnlib.costs.formulas import FLOPS_PER_MAC
 
 aten = torch.ops.aten
@@ -112,11 +112,11 @@ OWN_FORMULAS: dict[Any, Callable[..., int]] = {
 
 def op_macs(func: Any, args: tuple, kwargs: dict, out: Any) -> int | None:
     """MACs of one aten op call, or None when no formula covers it."""
-    packet = func._overloadpacket
-    own = OWN_FORMULAS.get(packet)
+    op = packet(func)
+    own = OWN_FORMULAS.get(op)
     if own is not None:
         return own(*args, **kwargs)
-    formula = flop_registry.get(packet)
+    formula = flop_registry.get(op)
     if formula is None:
         return None
     return formula(*args, **kwargs, out_val=out) // FLOPS_PER_MAC
@@ -160,23 +160,23 @@ class OpCounter(DispatchMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        packet = func._overloadpacket
-        if packet is aten.cat and not kwargs:
+        op = packet(func)
+        if op is aten.cat and not kwargs:
             out = _cat_by_shape(args)
             if out is not None:
                 return out
-        if packet in _QUIET:
+        if op in _QUIET:
             return func(*args, **kwargs)
-        if packet in _ELTWISE:
-            out = _eltwise_by_shape(packet, args)
+        if op in _ELTWISE:
+            out = _eltwise_by_shape(op, args)
             if out is None:
                 out = func(*args, **kwargs)
             if len(args) > 1:
                 a, b = args[0], args[1]
                 if type(b) is torch.Tensor and b.dim() and type(a) is torch.Tensor and a.dim():
-                    self.walker.eltwise_row(packet, a, b, out)
+                    self.walker.eltwise_row(op, a, b, out)
             return out
-        if packet not in flop_registry and packet not in OWN_FORMULAS:
+        if op not in flop_registry and op not in OWN_FORMULAS:
             # As FlopCounterMode does: an op with a decomposition runs as its parts, which
             # this mode then sees (and counts) one by one.
             can = self.decomposes.get(func)
@@ -184,18 +184,18 @@ class OpCounter(DispatchMode):
                 can = self.decomposes[func] = can_decompose(func)
             if can:
                 with self:
-                    out = func.decompose(*args, **kwargs)
+                    out = decompose(func, *args, **kwargs)
                 if out is not NotImplemented:
                     return out
             out = func(*args, **kwargs)
-            name = packet.__name__
+            name = op.__name__
             if COSTLY.search(name):
                 self._warn(name)
             return out
         out = func(*args, **kwargs)
         macs = op_macs(func, args, kwargs, out)
         if macs:
-            self.walker.op_row(packet, args, out, macs, _gemm(packet, args))
+            self.walker.op_row(op, args, out, macs, _gemm(op, args))
         return out
 
     def _warn(self, op: str) -> None:
