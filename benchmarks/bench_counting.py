@@ -1,151 +1,199 @@
-"""Benchmark: count the whole zoo on the meta device, and compare with counting on real tensors.
+"""Benchmark: counting the zoo on the meta device, the code before op-level counting and now.
 
-Prints, per model, the seconds `cnnlib.count_costs` takes (meta device, no weights) and the
-seconds `torch.utils.flop_counter.FlopCounterMode` takes on the same model built with real
-weights on the CPU and run on a real input; then the zoo's total time and the peak memory of the
-meta counting above a bare `import torch`. ptflops and fvcore are timed too when installed.
+Op-level counting (every aten operation seen by a dispatch mode, commit 5cd9482) made counting
+4-6x slower, because it also removed the cloning of modules that made building a model on
+``meta`` fast. This script measures both trees in the same run: the tree before that commit
+(``--before``, checked out with ``git worktree add`` under /tmp) and this one, each in fresh
+subprocesses with its tree first on ``PYTHONPATH``, alternating, and keeps each figure's
+minimum over the rounds (the machine is shared: a minimum is the least disturbed run).
 
-Targets (issues 2 and 7): whole zoo < 1.5 s after `import cnnlib` in a fresh process (the
-first count, which pays for torch's lazy set-up, included); peak memory within 100 MB of
-`import torch`; ResNet-50 and VGG-16 >= 10x faster than counting with real weights (issue 7;
-issue 2 asked it of every model, which held only while layers were cloned on meta, a machinery
-issue 7 removed: the per-model column shows where it still holds). A single count of a few milliseconds
-is at the mercy of the scheduler, so each side is timed as the median of several runs
-(`--repeat` counts on meta, three with real weights); the "cold" column is each model's first
-count in the process, in the zoo pass. The "of it, build" column is the time spent
-constructing the nn.Module tree on meta; the rest runs the forward pass with the collector's
-wrappers and its dispatch mode (cnnlib/costs/ops.py).
+Figures, per tree: the whole zoo's first pass after ``import cnnlib`` (building every model
+on meta, the first count paying for torch's lazy set-up), the zoo counted again (warm), one
+count of each model (the minimum of ``--repeat``), and the peak memory of the first pass above
+a bare ``import torch``. Then, for this tree, ``FlopCounterMode`` on each model built with real
+weights on the CPU, and how many times slower that is than counting on meta.
 
-    python benchmarks/bench_counting.py [--models alexnet,vgg16] [--no-real]
+Targets: the warm zoo under 0.6 s and ResNet-50 under 10 ms; the first pass under 1.5 s; peak
+memory within 100 MB of ``import torch``; ResNet-50 and VGG-16 counted at least 10x faster
+than ``FlopCounterMode`` with real weights.
+
+    python benchmarks/bench_counting.py [--before REV] [--rounds 3] [--models alexnet,vgg16] [--no-real]
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
-import importlib.util
-import time
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+BEFORE = "5cd9482^"   # the tree before op-level counting arrived
 
-def rss_kb(field: str = "VmRSS") -> int:
+#: Run in a fresh process with one tree first on PYTHONPATH; prints one JSON object.
+CHILD = r"""
+import json, sys, time
+args = json.loads(sys.argv[1])
+
+def rss_kb(field="VmRSS"):
     with open("/proc/self/status") as f:
         return int(f.read().split(field + ":")[1].split()[0])
 
+import torch
+torch.set_num_threads(2)
+bare = rss_kb()
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")   # the peak (VmHWM) starts again from here
+import cnnlib
+known = cnnlib.list_models()
+names = [n for n in args["models"] if n in known] if args["models"] else known
+start = time.perf_counter()
+cnnlib.count_costs("lenet5")
+first_count = time.perf_counter() - start
+for name in names:
+    cnnlib.count_costs(name)
+first_pass = time.perf_counter() - start
+peak_mb = (rss_kb("VmHWM") - bare) / 1024
+warm = []
+for _ in range(args["passes"]):
+    t = time.perf_counter()
+    for name in names:
+        cnnlib.count_costs(name)
+    warm.append(time.perf_counter() - t)
+per_model = {}
+for name in names:
+    times = []
+    for _ in range(args["repeat"]):
+        t = time.perf_counter()
+        cnnlib.count_costs(name)
+        times.append(time.perf_counter() - t)
+    per_model[name] = min(times)
+print(json.dumps(dict(file=cnnlib.__file__, names=names, first_count=first_count, first_pass=first_pass,
+                      warm=min(warm), peak_mb=peak_mb, per_model=per_model)))
+"""
 
-def reset_peak() -> None:
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
+
+def measure(tree: Path, models: list[str], passes: int, repeat: int) -> dict:
+    env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(dict(models=models, passes=passes,
+                                                                        repeat=repeat))],
+                         env=env, capture_output=True, text=True, check=True, cwd=tempfile.gettempdir())
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if not result["file"].startswith(str(tree)):
+        raise SystemExit(f"the child imported {result['file']}, not the tree under {tree}")
+    return result
+
+
+def fold(runs: list[dict]) -> dict:
+    """Each figure's minimum over the rounds."""
+    best = dict(runs[0])
+    for run in runs[1:]:
+        for key in ("first_count", "first_pass", "warm", "peak_mb"):
+            best[key] = min(best[key], run[key])
+        best["per_model"] = {n: min(t, run["per_model"][n]) for n, t in best["per_model"].items()}
+    return best
+
+
+def flop_counter_seconds(names: list[str]) -> dict[str, float]:
+    """``FlopCounterMode`` on each model with real weights on the CPU (build and forward), best of 3."""
+    import time
+
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    import cnnlib
+
+    torch.set_num_threads(2)
+    with FlopCounterMode(display=False), torch.no_grad():   # torch's lazy set-up, not timed
+        cnnlib.create_model("lenet5")(torch.zeros(1, 1, 32, 32))
+    out = {}
+    for name in names:
+        size = cnnlib.model_info(name).input_size
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            model = cnnlib.create_model(name).eval()
+            with FlopCounterMode(display=False), torch.no_grad():
+                model(torch.zeros(1, *size))
+            times.append(time.perf_counter() - t)
+            del model
+        out[name] = min(times)
+    return out
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--models", help="comma-separated names (default: the whole zoo)")
-    ap.add_argument("--no-real", action="store_true", help="skip the real-weights comparison")
-    ap.add_argument("--repeat", type=int, default=7, help="meta counts per model for the median (default 7)")
+    ap.add_argument("--before", default=BEFORE, help=f"git revision of the older tree (default {BEFORE})")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating runs of each tree (default 3)")
+    ap.add_argument("--passes", type=int, default=3, help="warm passes over the zoo per run (default 3)")
+    ap.add_argument("--repeat", type=int, default=7, help="counts of each model per run (default 7)")
+    ap.add_argument("--models", help="comma-separated names (default: the zoo both trees have)")
+    ap.add_argument("--no-real", action="store_true", help="skip FlopCounterMode on real weights")
     args = ap.parse_args()
+    models = args.models.split(",") if args.models else []
 
-    import torch
+    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.before], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    before_tree = Path(tempfile.gettempdir()) / f"cnnlib-before-{sha}"
+    made = not before_tree.exists()
+    if made:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(before_tree), sha],
+                       check=True, capture_output=True)
+    print(f"load average before: {load()}")
+    try:
+        runs: dict[str, list[dict]] = {"before": [], "after": []}
+        for _ in range(args.rounds):
+            runs["before"].append(measure(before_tree, models, args.passes, args.repeat))
+            runs["after"].append(measure(ROOT, models, args.passes, args.repeat))
+    finally:
+        if made:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before_tree)],
+                           capture_output=True)
+    before, after = fold(runs["before"]), fold(runs["after"])
+    names = [n for n in after["names"] if n in before["per_model"]]
+    real = {} if args.no_real else flop_counter_seconds(names)
 
-    torch.set_num_threads(2)
-    bare_torch = rss_kb()
-    import cnnlib
-
-    names = args.models.split(",") if args.models else cnnlib.list_models()
-    reset_peak()
-    start = time.perf_counter()
-    cnnlib.count_costs("lenet5")  # first call pays for lazy set-up inside torch: timed too
-    first_s = time.perf_counter() - start
-    cold_s: dict[str, float] = {}
+    print(f"before: {args.before} ({sha}); after: this tree. Minimum of {args.rounds} alternating "
+          f"runs each, wall clock, {len(names)} models both trees have.\n")
+    header = f"{'model':24s} {'before':>10s} {'after':>10s} {'speed-up':>9s}"
+    if real:
+        header += f" {'real FlopCounterMode':>21s} {'vs after':>9s}"
+    print(header)
     for name in names:
-        t = time.perf_counter()
-        cnnlib.count_costs(name)
-        cold_s[name] = time.perf_counter() - t
-    zoo_s = time.perf_counter() - start
-    peak_over_torch_mb = (rss_kb("VmHWM") - bare_torch) / 1024
-    # Per model, the median of --repeat counts (see the module docstring).
-    meta_s = {name: _median(lambda name=name: cnnlib.count_costs(name), args.repeat) for name in names}
-    # Of a count, how much is building the nn.Module tree (which counting with real weights
-    # has to do too, and then allocate and initialise the weights)?
-    from cnnlib._speed import gc_paused
-
-    build_s: dict[str, float] = {}
-    for name in names:
-        with gc_paused():  # as count_costs builds
-            build_s[name] = _median(lambda name=name: cnnlib.create_model(name, device="meta"), args.repeat)
-
-    print(f"{'model':24s} {'input':>10s} {'cold':>8s} {'meta count':>11s} {'of it, build':>13s}"
-          f" {'real FlopCounterMode':>21s} {'speed-up':>9s}"
-          + ("  ptflops" if importlib.util.find_spec("ptflops") else "")
-          + ("  fvcore" if importlib.util.find_spec("fvcore") else ""))
-    slowest_ratio = None
-    ratios: dict[str, float] = {}
-    met = 0
-    if not args.no_real:  # the first real forward pays for lazy initialisation inside torch
-        from torch.utils.flop_counter import FlopCounterMode
-
-        with FlopCounterMode(display=False), torch.no_grad():
-            cnnlib.create_model("lenet5")(torch.zeros(1, 1, 32, 32))
-    for name in names:
-        info = cnnlib.model_info(name)
-        line = (f"{name:24s} {'x'.join(map(str, info.input_size)):>10s} {cold_s[name] * 1e3:6.1f}ms"
-                f" {meta_s[name] * 1e3:9.1f}ms"
-                f" {build_s[name] * 1e3:11.1f}ms")
-        if not args.no_real:
-            def real_count(name=name, info=info):
-                model = cnnlib.create_model(name).eval()
-                with FlopCounterMode(display=False), torch.no_grad():
-                    model(torch.zeros(1, *info.input_size))
-                return model
-
-            real = _median(real_count, 3)
-            model = real_count()
-            ratio = real / meta_s[name]
-            ratios[name] = ratio
-            slowest_ratio = ratio if slowest_ratio is None else min(slowest_ratio, ratio)
-            met += ratio >= 10
-            line += f" {real * 1e3:19.1f}ms {ratio:8.0f}x{'' if ratio >= 10 else '  (< 10x)'}"
-            line += _other_counters(model, info.input_size)
-            del model
-            gc.collect()
+        b, a = before["per_model"][name], after["per_model"][name]
+        line = f"{name:24s} {b * 1e3:8.2f}ms {a * 1e3:8.2f}ms {b / a:8.1f}x"
+        if real:
+            line += f" {real[name] * 1e3:19.1f}ms {real[name] / a:8.0f}x"
         print(line)
+    zoo_b = sum(before["per_model"][n] for n in names)
+    zoo_a = sum(after["per_model"][n] for n in names)
     print()
-    print(f"whole zoo ({len(names)} models) counted on meta: {zoo_s:.3f} s, of which the first "
-          f"count {first_s:.3f} s   (target < 1.5 s)")
-    print(f"peak memory above a bare `import torch`: {peak_over_torch_mb:.0f} MB   (target < 100 MB)")
-    if slowest_ratio is not None:
-        key = ", ".join(f"{n} {ratios[n]:.0f}x" for n in ("resnet50", "vgg16") if n in ratios)
-        if key:
-            print(f"faster than FlopCounterMode on real weights: {key}   (target >= 10x)")
-        print(f"models counted at least 10x faster than with real weights: {met} of {len(names)}"
-              f"; smallest speed-up {slowest_ratio:.0f}x")
-
-
-def _median(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return sorted(times)[len(times) // 2]
-
-
-def _other_counters(model, input_size) -> str:
-    import torch
-
-    out = ""
-    if importlib.util.find_spec("ptflops"):
-        from ptflops import get_model_complexity_info
-
-        t = time.perf_counter()
-        get_model_complexity_info(model, tuple(input_size), print_per_layer_stat=False, as_strings=False)
-        out += f" {(time.perf_counter() - t) * 1e3:7.0f}ms"
-    if importlib.util.find_spec("fvcore"):
-        from fvcore.nn import FlopCountAnalysis
-
-        t = time.perf_counter()
-        FlopCountAnalysis(model, torch.zeros(1, *input_size)).total()
-        out += f" {(time.perf_counter() - t) * 1e3:7.0f}ms"
-    return out
+    print(f"{'':36s} {'before':>10s} {'after':>10s}   target")
+    rows = [
+        ("whole zoo, counted again (warm)", before["warm"], after["warm"], "< 0.6 s"),
+        ("whole zoo, sum of each model's best", zoo_b, zoo_a, ""),
+        ("whole zoo, first pass after import", before["first_pass"], after["first_pass"], "< 1.5 s"),
+        ("  of which the first count (lenet5)", before["first_count"], after["first_count"], ""),
+    ]
+    for label, b, a, target in rows:
+        print(f"{label:36s} {b:9.3f}s {a:9.3f}s   {target}")
+    if "resnet50" in names:
+        print(f"{'ResNet-50, one count':36s} {before['per_model']['resnet50'] * 1e3:8.2f}ms "
+              f"{after['per_model']['resnet50'] * 1e3:8.2f}ms   < 10 ms")
+    print(f"{'peak memory of the first pass':36s} {before['peak_mb']:8.0f}MB {after['peak_mb']:8.0f}MB   "
+          "< 100 MB above `import torch`")
+    for name in ("resnet50", "vgg16"):
+        if name in real:
+            print(f"{name} counted on meta {real[name] / after['per_model'][name]:.0f}x faster than "
+                  "FlopCounterMode on real weights (target >= 10x)")
+    print(f"\nload average after: {load()}")
 
 
 if __name__ == "__main__":

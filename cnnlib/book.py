@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from cnnlib.costs.report import CONV_KINDS, CostReport, LayerCost
-from cnnlib.costs.table import human
+from cnnlib.text import human
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

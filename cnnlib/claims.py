@@ -43,10 +43,10 @@ from torch import nn
 
 from cnnlib.costs import formulas
 from cnnlib.costs.report import CostReport, LayerCost
-from cnnlib.costs.table import human, render
 from cnnlib.counting import count_costs
 from cnnlib.lecture import MODELS, NOT_COUNTED, depth, lecture_figure, summary_table
 from cnnlib.registry import list_models, model_info
+from cnnlib.text import human, render
 
 Value = int | float | str | None
 VERDICTS = ("reproduced", "differs", "not computable")

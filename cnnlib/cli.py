@@ -14,8 +14,8 @@ __all__ = ["build_parser", "main", "parse_input_size", "parse_settings"]
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from cnnlib.costs.table import render
     from cnnlib.registry import list_models, model_info
+    from cnnlib.text import render
 
     rows = []
     for name in list_models():

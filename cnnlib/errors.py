@@ -34,7 +34,11 @@ class InputTooSmallError(CnnlibError):
     """The feature map shrinks to nothing (or below a filter's size) inside the model."""
 
 
-class ChannelMismatchError(CnnlibError):
+class LayerInputError(CnnlibError):
+    """A layer's input that torch would refuse (a wrong size, rank or dtype): the model cannot run."""
+
+
+class ChannelMismatchError(LayerInputError):
     """The input (or a layer's input) has a different channel count than the layer expects."""
 
 

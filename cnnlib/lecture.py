@@ -16,10 +16,10 @@ from functools import cache
 from torch import nn
 
 from cnnlib.costs.report import CostReport
-from cnnlib.costs.table import human, render
 from cnnlib.counting import count_costs
 from cnnlib.published import Published
 from cnnlib.registry import create_model, model_info
+from cnnlib.text import human, render
 
 #: Column headings of the slide and the registered model each one is.
 MODELS: dict[str, str] = {

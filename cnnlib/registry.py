@@ -8,7 +8,9 @@ the paper counts at, and the figures the paper (and the lecture) publish for it.
 from __future__ import annotations
 
 import inspect
+import math
 import re
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,13 +119,21 @@ def create_model(name: str, *, device: str | torch.device | None = None,
 
 
 def _device(device: str | torch.device | None) -> torch.device | None:
-    if device is None or isinstance(device, torch.device):
-        return device
+    if device is None:
+        return None
     try:
-        return torch.device(device)
+        dev = device if isinstance(device, torch.device) else torch.device(device)
     except (RuntimeError, TypeError) as e:
         raise CnnlibError(f"unknown device {device!r}: use 'cpu', 'meta' (no weights "
                           "allocated), 'cuda' or another torch device") from e
+    if dev.type not in ("cpu", "meta"):
+        try:   # torch says "Torch not compiled with CUDA enabled" with an AssertionError
+            torch.empty(0, device=dev)
+        except (RuntimeError, AssertionError) as e:
+            raise CnnlibError(f"device {str(dev)!r} is not available on this machine "
+                              f"({str(e).strip().splitlines()[0]}); use 'cpu', or 'meta' to "
+                              "build without allocating weights") from e
+    return dev
 
 
 #: Arguments that many builders take, and what each must be.
@@ -150,3 +160,34 @@ def _check_kwargs(info: ModelInfo, kwargs: Mapping[str, Any]) -> None:
         v = kwargs.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise BadModelArgumentError(f"{info.name}: {key} must be a positive integer, got {v!r}")
+    _check_types(info, kwargs)
+    for key, fixed in info.kwargs.items():
+        if key in kwargs and kwargs[key] != fixed:
+            same = [n for n, other in _REGISTRY.items() if other.builder is info.builder
+                    and dict(other.kwargs) == {**info.kwargs, key: kwargs[key]}]
+            hint = f": that model is {same[0]!r}" if same else ""
+            raise BadModelArgumentError(
+                f"{info.name} is built with {key}={fixed!r}, which its name fixes; it cannot be "
+                f"counted with {key}={kwargs[key]!r}{hint}")
+
+
+def _check_types(info: ModelInfo, kwargs: Mapping[str, Any]) -> None:
+    """Each argument of the type its builder declares: ``ceil_mode="no"`` is not a bool."""
+    try:
+        hints = typing.get_type_hints(info.builder)
+    except (NameError, TypeError):   # a builder whose annotations cannot be resolved
+        return
+    for key, value in kwargs.items():
+        expected = hints.get(key)
+        if expected is bool and not isinstance(value, bool):
+            raise BadModelArgumentError(f"{info.name}: {key} must be True or False, got {value!r}")
+        if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise BadModelArgumentError(f"{info.name}: {key} must be an integer, got {value!r}")
+        if expected is float and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value)):
+            raise BadModelArgumentError(f"{info.name}: {key} must be a number, got {value!r}")
+        if expected is str and not isinstance(value, str):
+            raise BadModelArgumentError(f"{info.name}: {key} must be a string, got {value!r}")
+        if typing.get_origin(expected) is typing.Literal and value not in typing.get_args(expected):
+            allowed = ", ".join(map(repr, typing.get_args(expected)))
+            raise BadModelArgumentError(f"{info.name}: {key} must be one of {allowed}, got {value!r}")

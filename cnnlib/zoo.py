@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cnnlib.costs.table import human, render
 from cnnlib.counting import count_costs
 from cnnlib.registry import list_models, model_info
+from cnnlib.text import human, render
 
 
 @dataclass(frozen=True)

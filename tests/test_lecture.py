@@ -4,8 +4,8 @@ and the whole "Summary of Popular CNNs" slide regenerated from code."""
 import pytest
 
 import cnnlib
-from cnnlib.costs.table import human
 from cnnlib.lecture import MODELS, SUMMARY, format_summary_table, summary_table
+from cnnlib.text import human
 
 
 def test_alexnet_layer_table_of_the_lecture():

@@ -25,7 +25,7 @@ from cnnlib.models.efficientnet import (
     scaled_channels,
     scaled_layers,
 )
-from cnnlib.models.layers import Add, SqueezeExcitation, make_divisible
+from cnnlib.models.layers import SqueezeExcitation, make_divisible
 from cnnlib.models.mobilenet_v2 import InvertedResidual
 from cnnlib.models.mobilenet_v3 import LARGE, SMALL
 
@@ -159,8 +159,9 @@ def test_linear_bottleneck_has_no_activation_and_residual_joins_thin_maps():
 def test_mobilenet_v2_has_ten_residual_adds():
     """Table 2: every repeat after the first of a row keeps the shape: 0+1+2+3+2+2+0 = 10."""
     model = cnnlib.create_model("mobilenet_v2", device="meta")
-    assert sum(isinstance(m, Add) for m in model.modules()) == 10
+    assert sum(isinstance(m, InvertedResidual) and m.residual for m in model.modules()) == 10
     assert sum(isinstance(m, InvertedResidual) for m in model.modules()) == 17
+    assert len(cnnlib.count_costs("mobilenet_v2").of_kind("eltwise")) == 10
 
 
 # -- MobileNet v3 ---------------------------------------------------------------------------

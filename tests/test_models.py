@@ -25,9 +25,6 @@ SMALL_INPUT: dict[str, tuple[int, int, int]] = {
 }
 DEFAULT_SMALL = (3, 64, 64)
 
-# Models whose MACs FlopCounterMode sees differently, and why.
-FLOP_COUNTER_EXTRA: dict[str, str] = {}
-
 PUBLISHED = [
     pytest.param(name, i, id=f"{name}-{p.metric}-{p.source}-{i}")
     for name in MODELS
@@ -42,7 +39,7 @@ def test_macs_agree_with_flop_counter_mode(name, reports):
     x = torch.empty(report.input_size, device="meta")
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(x)
-    assert counter.get_total_flops() == 2 * report.macs, FLOP_COUNTER_EXTRA.get(name, "")
+    assert counter.get_total_flops() == 2 * report.macs
 
 
 @pytest.mark.parametrize("name", MODELS)

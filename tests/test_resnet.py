@@ -4,10 +4,12 @@ costs by hand, and the structures each paper's table describes."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 import cnnlib
 from cnnlib.costs import formulas as f
 from cnnlib.errors import BadModelArgumentError
+from cnnlib.models.densenet import OTHER_DEPTHS, densenet
 
 
 def rows(report: cnnlib.CostReport, prefix: str) -> dict[str, cnnlib.LayerCost]:
@@ -84,7 +86,8 @@ def test_v1_5_quadruples_only_the_first_1x1_of_each_downsampling_block():
 # -- one block by hand ----------------------------------------------------------------------
 def test_hand_counted_bottleneck_block():
     """conv3_2 of ResNet-50: 512 -> [1x1, 128] -> [3x3, 128] -> [1x1, 512] on a 28x28 map."""
-    b = rows(cnnlib.count_costs("resnet50"), "conv3_x.1.")
+    r50 = cnnlib.count_costs("resnet50")
+    b = rows(r50, "conv3_x.1.")
     reduce_w, conv_w, expand_w = 512 * 128, 3 * 3 * 128 * 128, 128 * 512
     assert (reduce_w, conv_w, expand_w) == (65_536, 147_456, 65_536)
     assert b["conv_reduce.conv"].weights == f.conv2d_weights(512, 128, 1, 1) == reduce_w
@@ -95,7 +98,8 @@ def test_hand_counted_bottleneck_block():
     assert weights == 278_528                      # no projection: the short cut is the identity
     assert macs == 28 * 28 * weights == 218_365_952
     assert sum(x.params for x in b.values()) == weights + 2 * (128 + 128 + 512)  # BN scale, shift
-    assert b["add"].kind == "eltwise" and b["add"].ops == 512 * 28 * 28
+    add = rows(r50, "conv3_x.1")[":add"]   # the block's own operation: named block:op
+    assert add.kind == "eltwise" and add.ops == 512 * 28 * 28 and add.activations_in == 2 * add.ops
 
 
 def test_hand_counted_downsampling_block_with_projection():
@@ -147,18 +151,18 @@ def test_resnext_grouped_convs_are_gconv_rows_with_32_groups():
 def test_se_adds_two_fc_rows_and_an_elementwise_mul_per_block():
     se, base = cnnlib.count_costs("se_resnet50"), cnnlib.count_costs("resnet50")
     se_fcs = [x for x in se.fc_layers if ".se." in x.name]
-    muls = [x for x in se.of_kind("eltwise") if x.module == "Mul"]
+    muls = [x for x in se.of_kind("eltwise") if x.name.endswith(".se:mul")]
     assert len(se_fcs) == 2 * 16 and len(muls) == 16
     assert len(se.conv_layers) == len(base.conv_layers)
     b = rows(se, "conv2_x.0.se.")
     assert (b["fc1"].C, b["fc1"].M, b["fc2"].C, b["fc2"].M) == (256, 16, 16, 256)  # r = 16
-    assert b["scale"].output_shape == (1, 256, 56, 56)
+    assert rows(se, "conv2_x.0.")["se:mul"].output_shape == (1, 256, 56, 56)
 
 
 def test_se_sits_after_the_last_bn_and_before_the_add():
-    names = list(rows(cnnlib.count_costs("se_resnet50"), "conv4_x.2."))
-    assert names.index("conv_expand.bn") < names.index("se.pool") < names.index("se.scale") \
-        < names.index("add")
+    names = [r.name.removeprefix("conv4_x.2") for r in cnnlib.count_costs("se_resnet50").layers]
+    assert names.index(".conv_expand.bn") < names.index(".se.pool") < names.index(".se:mul") \
+        < names.index(":add")
 
 
 def test_se_parameters_follow_the_papers_formula():
@@ -218,7 +222,21 @@ def test_hand_counted_dense_layer():
 
 @pytest.mark.parametrize(("depth", "params"), [(121, 7_978_856), (169, 14_149_480), (201, 20_013_928)])
 def test_densenet_columns_of_table_1(depth, params):
-    assert cnnlib.count_costs("densenet121", depth=depth).params == params
+    with torch.device("meta"):
+        model = densenet(depth=depth)
+    assert cnnlib.count_costs(model).params == params
+
+
+@pytest.mark.parametrize("p", OTHER_DEPTHS, ids=lambda p: f"{p.metric}-{p.kwargs['depth']}")
+def test_densenet_figures_published_for_other_depths(p):
+    with torch.device("meta"):
+        model = densenet(**p.kwargs)
+    assert p.matches(cnnlib.count_costs(model).metric(p.metric)), p.describe()
+
+
+def test_a_registered_name_keeps_the_depth_it_names():
+    with pytest.raises(BadModelArgumentError, match="densenet121 is built with depth=121"):
+        cnnlib.count_costs("densenet121", depth=169)
 
 
 # -- arguments ----------------------------------------------------------------------------

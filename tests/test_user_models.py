@@ -10,11 +10,13 @@ cnnlib states (:func:`cnnlib.costs.attention_macs`, :func:`cnnlib.costs.rnn_macs
 from __future__ import annotations
 
 import copy
+import re
 import warnings
 
 import pytest
 import torch
 import torch.nn.functional as F
+import torch.nn.utils.prune
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -293,10 +295,10 @@ def test_functional_layers_on_own_parameters_have_the_lecture_letters():
 def test_a_recurrent_layer_has_one_row_per_weight_matrix():
     report = cnnlib.count_costs(nn.Sequential(_lstm()), torch.empty(7, 3, 12))
     # per layer, the hidden products (K = H = 20) and the input products (K = 12, then 20),
-    # each stacked over the 7 steps of a batch of 3; 4 gates of 20 outputs
+    # each 7 time steps (one after the other) of a batch of 3; 4 gates of 20 outputs
     assert [(r.name, r.kind, r.C, r.M, r.input_shape) for r in report.layers] == [
-        ("0", "rnn", 20, 80, (1, 21, 20)), ("0", "rnn", 12, 80, (1, 21, 12)),
-        ("0", "rnn", 20, 80, (1, 21, 20)), ("0", "rnn", 20, 80, (1, 21, 20))]
+        ("0", "rnn", 20, 80, (7, 3, 20)), ("0", "rnn", 12, 80, (7, 3, 12)),
+        ("0", "rnn", 20, 80, (7, 3, 20)), ("0", "rnn", 20, 80, (7, 3, 20))]
     assert report.weights == 4 * 20 * (12 + 20 + 20 + 20)
 
 
@@ -326,7 +328,7 @@ def test_counting_a_model_twice_warns_each_time_and_changes_nothing():
     model, size = build("transformer_encoder_layer")
     first, second = cnnlib.count_costs(model, size), cnnlib.count_costs(model, size)
     assert first == second
-    assert not any("forward" in m.__dict__ for m in model.modules())
+    assert not any(k in m.__dict__ for m in model.modules() for k in ("forward", "_compiled_call_impl"))
     assert model.training is False
 
 
@@ -383,4 +385,343 @@ def test_a_subclass_that_changes_forward_is_counted_by_its_operations():
     model = nn.Sequential(PaddedConv(3, 8, 3))
     report = cnnlib.count_costs(model, (1, 3, 8, 8))
     assert report.macs == flop_counter_macs(model, torch.randn(1, 3, 8, 8)) == 2 * 8 * 27 * 64
-    assert [(r.kind, r.weights) for r in report.layers] == [("conv", 8 * 27), ("conv", 0)]
+    assert [(r.kind, r.weights) for r in report.layers] == [("conv", 8 * 27), ("conv", 0), ("eltwise", 0)]
+
+
+# -- a layer rule counts only what its layer ran ------------------------------------------------
+class LoRA(nn.Module):
+    """A LoRA-style parametrization: the weight W becomes W + B @ A."""
+
+    def __init__(self, out_features, in_features, rank=4):
+        super().__init__()
+        self.A = nn.Parameter(torch.randn(rank, in_features))
+        self.B = nn.Parameter(torch.randn(out_features, rank))
+
+    def forward(self, W):
+        return W + self.B @ self.A
+
+
+def _lora_linear():
+    layer = nn.Linear(256, 256)
+    torch.nn.utils.parametrize.register_parametrization(layer, "weight", LoRA(256, 256))
+    return nn.Sequential(layer)
+
+
+def _twice():
+    conv = nn.Conv2d(3, 3, 3, padding=1)
+    own = conv.forward
+    conv.forward = lambda x: own(own(x))   # a forward replaced on the instance: runs twice
+    return nn.Sequential(conv)
+
+
+class ConvForwardTwice(nn.Conv2d):
+    """A subclass that keeps ``forward`` but runs ``_conv_forward`` (which forward calls) twice."""
+
+    def _conv_forward(self, x, weight, bias):
+        return super()._conv_forward(super()._conv_forward(x, weight, bias), weight, bias)
+
+
+class ProjectingHook(nn.Module):
+    """A conv whose forward hook changes the work: the output goes through one more product."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.proj = nn.Parameter(torch.randn(8, 8))
+        self.conv.register_forward_hook(lambda m, args, y: torch.einsum("nchw,dc->ndhw", y, self.proj))
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def _pruned():
+    conv = nn.Conv2d(3, 8, 3)
+    torch.nn.utils.prune.l1_unstructured(conv, "weight", amount=0.5)
+    return nn.Sequential(conv)
+
+
+def _old_weight_norm():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)   # deprecated, still used
+        return nn.Sequential(nn.utils.weight_norm(nn.Conv2d(3, 8, 3)))
+
+
+#: name -> (model maker, input): each layer here does other work than its class's rule says.
+NOT_BY_THE_BOOK = {
+    "lora_linear": (_lora_linear, (4, 256)),
+    "orthogonal_linear": (lambda: nn.Sequential(nn.utils.parametrizations.orthogonal(nn.Linear(64, 64))),
+                          (4, 64)),
+    "forward_replaced_on_the_instance": (_twice, (1, 3, 8, 8)),
+    "subclass_changing_conv_forward": (lambda: nn.Sequential(ConvForwardTwice(3, 3, 3, padding=1)),
+                                       (1, 3, 8, 8)),
+    "forward_hook_adding_a_product": (ProjectingHook, (1, 3, 8, 8)),
+    "pruned_conv": (_pruned, (1, 3, 8, 8)),
+    "old_style_weight_norm": (_old_weight_norm, (1, 3, 8, 8)),
+    "weight_norm_parametrization": (lambda: nn.Sequential(nn.utils.parametrizations.weight_norm(
+        nn.Linear(16, 32))), (2, 16)),
+    "spectral_norm": (lambda: nn.Sequential(nn.utils.spectral_norm(nn.Conv2d(3, 8, 3))), (1, 3, 8, 8)),
+}
+#: What FlopCounterMode has no formula for, and cnnlib counts or warns about.
+NOT_BY_THE_BOOK_EXTRA = {
+    # sigma = u . (W v): one matrix-vector product of the 8 x 27 weight, one dot product of 8
+    "spectral_norm": 8 * 27 + 8,
+}
+NOT_BY_THE_BOOK_WARNS = {"orthogonal_linear": r"aten\.linalg_matrix_exp in module '0\.parametrizations"}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_BY_THE_BOOK))
+def test_a_layer_that_does_other_work_than_its_rule_is_counted_by_its_operations(name):
+    torch.manual_seed(0)
+    make, size = NOT_BY_THE_BOOK[name]
+    model = make().eval()
+    x = torch.randn(size)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = cnnlib.count_costs(model, x)
+    messages = [str(w.message) for w in caught if "cnnlib" in str(w.message)]
+    if name in NOT_BY_THE_BOOK_WARNS:
+        assert len(messages) == 1 and re.search(NOT_BY_THE_BOOK_WARNS[name], messages[0]), messages
+    else:
+        assert not messages
+    assert report.macs == flop_counter_macs(model, x) + NOT_BY_THE_BOOK_EXTRA.get(name, 0)
+    assert report.params == sum(p.numel() for p in model.parameters())
+
+
+def test_the_lora_linear_counts_its_update_and_its_product():
+    report = cnnlib.count_costs(_lora_linear(), torch.empty(4, 256))
+    # B @ A (256 x 4 x 256, two parameters: an fc row) makes the weight, then the layer's
+    # product with that computed weight (4 rows): a matmul row, not the Linear's rule
+    assert report.macs == 256 * 4 * 256 + 4 * 256 * 256
+    assert [(r.name, r.kind) for r in report.layers if r.macs] == [
+        ("0.parametrizations.weight.0", "fc"), ("0:addmm", "matmul")]
+
+
+# -- a count leaves the model as it found it ----------------------------------------------------
+class CachesFromInput(nn.Module):
+    """Builds a table on its first call, on the input's device (a rotary-embedding cache)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.cos = None
+
+    def forward(self, x):
+        if self.cos is None:
+            self.cos = torch.cos(torch.arange(8.0, device=x.device))
+        return self.fc(x) * self.cos
+
+
+class FailsMidway(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, x):
+        y = self.conv(x)
+        self.seen = y.shape              # an attribute set before the failure
+        raise RuntimeError("my model fails here")
+
+
+def _lazy_never_run():
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.LazyLinear(3))
+
+
+def _spectral():
+    return nn.Sequential(nn.utils.spectral_norm(nn.Conv2d(3, 8, 3)), nn.Flatten(), nn.LazyLinear(2))
+
+
+#: name -> (model maker, input, what the count does: None when it succeeds, else the error)
+UNCHANGED = {
+    "cache_built_from_the_input": (CachesFromInput, (2, 8), None),
+    "lazy_layer_never_run": (_lazy_never_run, (2, 4), cnnlib.CnnlibError),
+    "exception_mid_forward": (FailsMidway, (1, 3, 8, 8), RuntimeError),
+    "pruned_conv": (_pruned, (1, 3, 8, 8), None),
+    "old_style_weight_norm": (_old_weight_norm, (1, 3, 8, 8), None),
+    "spectral_norm_then_lazy": (_spectral, (1, 3, 8, 8), cnnlib.CnnlibError),
+    "lora_linear": (_lora_linear, (4, 256), None),
+    "forward_replaced_on_the_instance": (_twice, (1, 3, 8, 8), None),
+    "forward_hook": (ProjectingHook, (1, 3, 8, 8), None),
+    "batch_norm_training": (lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU()),
+                            (2, 3, 8, 8), None),
+    "input_too_small": (lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(8)), (1, 3, 8, 8),
+                        cnnlib.CnnlibError),
+}
+
+
+def fingerprint(model):
+    """Everything a count must leave as it was: per module its class, every attribute (by
+    identity), parameters, buffers and children (by identity, with their devices), hooks,
+    training flag; and every tensor's device, shape and values."""
+    out = []
+    for name, m in model.named_modules(remove_duplicate=False):
+        tensors = {k: (id(v), v.device.type, tuple(v.shape), v.detach().clone())
+                   for k, v in [*m._parameters.items(), *m._buffers.items()]
+                   if v is not None and not isinstance(v, nn.parameter.UninitializedTensorMixin)}
+        out.append((name, type(m), m.training, {k: id(v) for k, v in m.__dict__.items()},
+                    list(m._parameters), list(m._buffers), list(m._modules),
+                    [tuple(getattr(m, h)) for h in ("_forward_hooks", "_forward_pre_hooks",
+                                                    "_backward_hooks", "_state_dict_hooks")],
+                    tensors))
+    return out
+
+
+def same(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert x[:8] == y[:8], x[0]
+        assert x[8].keys() == y[8].keys(), x[0]
+        for k, (i, dev, shape, value) in x[8].items():
+            j, dev2, shape2, value2 = y[8][k]
+            assert (i, dev, shape) == (j, dev2, shape2) and torch.equal(value, value2), (x[0], k)
+
+
+@pytest.mark.parametrize("name", sorted(UNCHANGED))
+def test_a_count_leaves_the_model_as_it_found_it(name):
+    torch.manual_seed(0)
+    make, size, outcome = UNCHANGED[name]
+    model = make()
+    model.train() if name == "batch_norm_training" else model.eval()
+    if name == "pruned_conv":
+        model(torch.randn(size))   # the pruning hook has made .weight once
+    before = fingerprint(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if outcome is None:
+            cnnlib.count_costs(model, torch.empty(size))
+        else:
+            with pytest.raises(outcome):
+                cnnlib.count_costs(model, torch.empty(size))
+    same(before, fingerprint(model))
+    for m in model.modules():   # no wrapper, meta tensor or stand-in left as an attribute
+        assert not any(isinstance(v, torch.Tensor) and v.is_meta for v in m.__dict__.values())
+    if outcome is None or name == "lazy_layer_never_run":
+        with torch.no_grad():
+            y = model(torch.randn(size))   # runs on real data right after
+        assert not y.is_meta
+
+
+def test_a_cache_built_during_a_count_is_not_left_behind():
+    model = CachesFromInput()
+    cnnlib.count_costs(model, torch.empty(2, 8))
+    assert model.cos is None
+    model(torch.randn(2, 8))
+    assert model.cos.device.type == "cpu"
+
+
+def test_a_weight_norm_hook_leaves_weight_on_the_cpu():
+    model = _old_weight_norm()
+    model(torch.randn(1, 3, 8, 8))
+    cnnlib.count_costs(model, (1, 3, 8, 8))
+    assert model[0].weight.device.type == "cpu"
+
+
+# -- valid calls work ---------------------------------------------------------------------------
+class KeywordInput(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.bn(input=self.conv(input=x))
+
+
+class TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.image = nn.Conv2d(3, 8, 3, padding=1)
+        self.text = nn.Linear(12, 8)
+
+    def forward(self, x, tokens, scale=1.0):
+        return self.image(x).mean((2, 3)) + self.text(tokens).mean(1) * scale
+
+
+def test_an_unbatched_image_is_counted_like_a_batch_of_one():
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 4, 3, groups=4),
+                          nn.AdaptiveAvgPool2d(1))
+    unbatched = cnnlib.count_costs(model, torch.empty(3, 16, 16))
+    batched = cnnlib.count_costs(model, (1, 3, 16, 16))
+    assert unbatched.macs == batched.macs == flop_counter_macs(model, torch.randn(3, 16, 16))
+    assert [r.kind for r in unbatched.layers] == [r.kind for r in batched.layers]
+    assert unbatched.layers[0].output_shape == (8, 14, 14)
+
+
+def test_a_layer_called_with_its_argument_by_name_is_counted():
+    report = cnnlib.count_costs(KeywordInput(), (1, 3, 8, 8))
+    assert [r.kind for r in report.layers] == ["conv", "norm"]
+    assert report.macs == 8 * 27 * 36
+
+
+@pytest.mark.parametrize("inputs", [
+    (torch.randn(2, 3, 8, 8), torch.randn(2, 5, 12)),
+    [torch.randn(2, 3, 8, 8), torch.randn(2, 5, 12)],
+    {"x": torch.randn(2, 3, 8, 8), "tokens": torch.randn(2, 5, 12), "scale": 0.5},
+], ids=["tuple", "list", "dict"])
+def test_several_example_inputs_are_passed_as_torchinfo_passes_them(inputs):
+    model = TwoInputs()
+    report = cnnlib.count_costs(model, inputs)
+    args, kwargs = (inputs, {}) if not isinstance(inputs, dict) else ((), inputs)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(*args, **kwargs)
+    assert report.macs == counter.get_total_flops() // 2 == 2 * 64 * 8 * 27 + 2 * 5 * 12 * 8
+    assert report.input_size == (2, 3, 8, 8)
+    assert {r.kind for r in report.layers} == {"conv", "fc", "eltwise"}
+
+
+def test_a_traced_model_is_refused_with_what_to_do():
+    traced = torch.jit.trace(nn.Sequential(nn.Conv2d(3, 4, 3)), torch.randn(1, 3, 8, 8))
+    with pytest.raises(cnnlib.CnnlibError, match="not TorchScript.*torch.jit.trace.*count the module"):
+        cnnlib.count_costs(traced, (1, 3, 8, 8))
+    inside = nn.Sequential(nn.ReLU(), traced)
+    with pytest.raises(cnnlib.CnnlibError, match="layer '1'"):
+        cnnlib.count_costs(inside, (1, 3, 8, 8))
+
+
+# -- the accelerator maps what the report counted ----------------------------------------------
+def _array(model, x, hardware="systolic32"):
+    estimate = accel.estimate(cnnlib.count_costs(model, x), hardware)
+    return [e for e in estimate.layers if e.layer.on_array]
+
+
+@pytest.mark.parametrize("hardware", ["systolic32", "eyeriss"])
+def test_a_depthwise_conv3d_costs_what_the_same_depthwise_conv2d_costs(hardware):
+    (c3,) = _array(nn.Conv3d(32, 32, (1, 3, 3), padding=(0, 1, 1), groups=32), torch.empty(1, 32, 1, 28, 28),
+                   hardware)
+    (c2,) = _array(nn.Conv2d(32, 32, 3, padding=1, groups=32), torch.empty(1, 32, 28, 28), hardware)
+    assert c3.layer.macs == c2.layer.macs
+    assert c3.compute_cycles == c2.compute_cycles
+    assert c3.layer.gemm() == c2.layer.gemm() and c3.layer.G == c2.layer.G == 32
+
+
+def test_a_grouped_conv1d_and_conv3d_map_their_groups():
+    (c1,) = _array(nn.Conv1d(32, 64, 3, groups=4), torch.empty(1, 32, 50))
+    (c2,) = _array(nn.Conv2d(32, 64, (1, 3), groups=4), torch.empty(1, 32, 1, 50))
+    assert (c1.layer.G, c1.compute_cycles) == (4, c2.compute_cycles)
+    (c3,) = _array(nn.Conv3d(32, 64, 3, groups=4), torch.empty(1, 32, 6, 10, 10))
+    assert c3.layer.G == 4 and c3.layer.gemm() == (27 * 8, 16, 4 * 8 * 8)
+    assert c3.layer.macs == 4 * 8 * 8 * 64 * 8 * 27
+    assert c3.layer.inputs == 32 * 6 * 10 * 10 and c3.layer.outputs == 64 * 4 * 8 * 8
+
+
+def test_a_transposed_conv_maps_its_groups():
+    x = torch.empty(1, 32, 8, 8)
+    (grouped,) = _array(nn.ConvTranspose2d(32, 32, 4, stride=2, padding=1, groups=32), x)
+    (dense,) = _array(nn.ConvTranspose2d(32, 32, 4, stride=2, padding=1), x)
+    # per group: each input position scatters its C/G values through (M/G) * 16 weights
+    assert grouped.layer.G == 32 and grouped.layer.gemm() == (1, 16, 64)
+    assert dense.layer.G == 1 and dense.layer.gemm() == (32, 32 * 16, 64)
+    assert grouped.layer.macs * 32 == dense.layer.macs
+    assert grouped.compute_cycles > dense.compute_cycles / 32   # a depth-wise layer fills little
+    assert grouped.layer.outputs == 32 * 16 * 16
+
+
+def test_a_recurrent_layer_runs_one_step_per_time_step():
+    T, N = 50, 1
+    rows = _array(nn.LSTM(64, 128), torch.empty(T, N, 64))
+    assert [e.layer.steps for e in rows] == [T, T]
+    one = accel.Layer(kind="rnn", N=N, C=128, M=512)
+    hidden = next(e for e in rows if e.layer.C == 128)
+    assert hidden.compute_cycles == T * accel.systolic(one, hardware=accel.hardware("systolic32")).cycles
+    stacked = accel.Layer(kind="rnn", N=T * N, C=128, M=512)   # the steps as one product
+    assert hidden.compute_cycles > 10 * accel.systolic(stacked, hardware=accel.hardware("systolic32")).cycles

@@ -53,7 +53,7 @@ from cnnlib.accel.report import AccelReport, KindShare, LayerEstimate
 from cnnlib.accel.roofline import RooflinePoint, compulsory_words, roofline
 from cnnlib.accel.systolic import SystolicResult, systolic
 
-#: The 45 nm energy table of Horowitz (ISSCC 2014), by the name the issue gives it.
+#: The 45 nm energy table of Horowitz (ISSCC 2014), by its name in ``ENERGY_TABLES``.
 horowitz45nm = HOROWITZ_45NM
 
 __all__ = [

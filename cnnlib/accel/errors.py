@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 
 from cnnlib.errors import CnnlibError
 
@@ -46,5 +47,5 @@ def check_positive_number(owner: str, error: type[AccelError], **fields: object)
     """Raise ``error`` naming the first field that is not a positive, finite number."""
     for name, value in fields.items():
         if (not isinstance(value, (int, float)) or isinstance(value, bool)
-                or not value > 0 or value == float("inf")):
+                or not value > 0 or not math.isfinite(value)):
             raise error(f"{owner}: {name} must be a positive number, got {value!r}")

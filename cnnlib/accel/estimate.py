@@ -44,14 +44,15 @@ def estimate_layer(layer: Layer, hardware: Hardware) -> LayerEstimate:
 
 
 def estimate(model_or_report: str | nn.Module | CostReport | Iterable[Layer],
-             hardware: Hardware | str, input_size: Sequence[int] | None = None, *,
+             hardware: Hardware | str = "systolic32", input_size: Sequence[int] | None = None, *,
              dataflow: str | None = None, **model_kwargs: Any) -> AccelReport:
     """Estimate cycles, latency and energy of a network on ``hardware``.
 
     ``model_or_report`` is a registered model name or a module (counted with
     :func:`cnnlib.count_costs` at ``input_size``), a :class:`cnnlib.CostReport` already
     counted, or a sequence of :class:`Layer` written by hand. ``hardware`` is a
-    :class:`Hardware` or a preset name; ``dataflow`` overrides its dataflow.
+    :class:`Hardware` or a preset name (SCALE-Sim's example array by default); ``dataflow``
+    overrides its dataflow.
     """
     hw = preset(hardware)
     if dataflow is not None:
@@ -66,6 +67,9 @@ def estimate(model_or_report: str | nn.Module | CostReport | Iterable[Layer],
     if isinstance(report, CostReport):
         name, size, layers = report.model, report.input_size, layers_of(report)
     else:
+        if not isinstance(report, Iterable) or isinstance(report, (bytes, dict)):
+            raise AccelError(f"estimate() takes a model name, a module, a CostReport or a list of "
+                             f"accel.Layer; got {type(report).__name__}")
         layers = tuple(report)
         bad = [type(x).__name__ for x in layers if not isinstance(x, Layer)]
         if bad:

@@ -25,6 +25,7 @@ A design of your own is a few lines::
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from cnnlib.accel.errors import (
@@ -73,7 +74,8 @@ class EnergyTable:
     def __post_init__(self) -> None:
         for level in ("mac", *LEVELS):
             value = getattr(self, level)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+                    or value < 0):
                 raise BadHardwareError(
                     f"EnergyTable {self.name!r}: {level} must be a non-negative number "
                     f"(energy of one access), got {value!r}")

@@ -22,8 +22,11 @@ What each kind costs on the hardware (the rest of :mod:`cnnlib.accel` follows th
 
 =========================  ==============================================================
 conv, gconv, dwconv, fc    MACs on the PE array, and the memory traffic that feeds it
-matmul, attention, rnn,    matrix products (rows x C) @ (C x M), mapped on the array like
-tconv, conv3d              an FC layer with a batch of ``N`` = rows (see :meth:`from_row`)
+conv3d, tconv              3-D and transposed convolutions: G products, one per group, as
+                           a 2-D convolution's (see :meth:`from_row`)
+rnn                        one product per time step (``steps``), one after the other
+matmul, attention          matrix products (rows x C) @ (C x M), mapped on the array like
+                           an FC layer with a batch of ``N`` = rows
 rbf                        LeNet's RBF output units, (x - w)^2 summed: an FC layer's MACs
 pool, eltwise, other       memory only: read the input(s) once, write the output once;
                            the compares or adds happen in a small unit beside the buffer
@@ -85,9 +88,16 @@ class Layer:
     kind: str | None = None
     name: str = ""
     input_words: int | None = field(default=None, repr=False)
+    #: overrides ``N*M*P*Q`` for a layer whose outputs are not its products' (a transposed
+    #: convolution adds overlapping products into fewer outputs)
+    output_words: int | None = field(default=None, repr=False)
     #: MACs that multiply a real weight, for a layer that is not dense (LeNet-5's C3): the array
     #: still runs the dense shape (its cycles), but only these MACs count as work done.
     useful_macs: int | None = field(default=None, repr=False)
+    #: A recurrent layer's time steps: the layer (of batch ``N``) runs ``steps`` times, one
+    #: after the other, because each step needs the previous step's output. Its MACs, inputs,
+    #: outputs and cycles are ``steps`` times one step's; its weights are read as for one.
+    steps: int = 1
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # the dataclass is frozen; these fill in derived fields once
@@ -99,7 +109,7 @@ class Layer:
         sh, sw = _pair(self.stride, "stride")
         ph, pw = _pair(self.padding, "padding")
         check_positive_int(owner, BadLayerError, N=self.N, C=self.C, M=self.M, G=self.G,
-                           R=self.R, S=self.S, stride_height=sh, stride_width=sw)
+                           R=self.R, S=self.S, stride_height=sh, stride_width=sw, steps=self.steps)
         for name, p, k in (("padding height", ph, self.R), ("padding width", pw, self.S)):
             if not isinstance(p, int) or isinstance(p, bool) or p < 0:
                 raise BadLayerError(f"{owner}: {name} must be a non-negative integer, got {p!r}")
@@ -109,6 +119,7 @@ class Layer:
         set_(self, "stride", (sh, sw))
         set_(self, "padding", (ph, pw))
 
+        sized = self.H is not None or self.W is not None   # an input size given, not derived
         # Square by default: one of P or H given fixes the other axis too.
         if self.Q is None and self.W is None:
             set_(self, "Q", self.P)
@@ -126,6 +137,11 @@ class Layer:
             raise BadLayerError(f"{owner}: kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if self.kind in ARRAY_KINDS:
             self._check_groups(owner)
+        self._check_kind(owner)
+        if self.kind == "fc" and (self.R, self.S) != (1, 1) and not sized:
+            raise BadLayerError(
+                f"{owner}: an FC layer of C inputs has R = S = 1; one with a {self.R}x{self.S} filter is "
+                "a convolution covering its whole input, so give that input (H, W) too")
         dense = self.N * self.M * (self.C // self.G) * self.R * self.S * self.P * self.Q
         if self.useful_macs is not None and not (0 <= self.useful_macs <= dense and self.on_array):
             raise BadLayerError(f"{owner}: useful_macs must be between 0 and the dense layer's "
@@ -133,6 +149,8 @@ class Layer:
                                 f"got {self.useful_macs!r}")
         if self.input_words is not None:
             check_positive_int(owner, BadLayerError, input_words=self.input_words)
+        if self.output_words is not None:
+            check_positive_int(owner, BadLayerError, output_words=self.output_words)
 
     def _derive(self, owner: str, out: str, inp: str, R: int, U: int, pad: int) -> None:
         """Fill in the output size from the input size, or the other way round."""
@@ -154,6 +172,11 @@ class Layer:
                 raise BadLayerError(f"{owner}: the input {inp}={H} (padding {pad}) is smaller than "
                                     f"the filter {'R' if out == 'P' else 'S'}={R}")
             object.__setattr__(self, out, P)
+        elif P != (H + 2 * pad - R) // U + 1 and self.kind not in ("pool", "eltwise", "other", "act", "norm"):
+            # both given: they must agree (pooling may round up, as ceil_mode does)
+            raise BadLayerError(
+                f"{owner}: {out}={P} and {inp}={H} disagree: a filter of {R} with stride {U} and "
+                f"padding {pad} makes {(H + 2 * pad - R) // U + 1} outputs of {H} inputs; give one of them")
 
     def _default_kind(self) -> str:
         if self.G > 1 and self.G == self.C:
@@ -163,6 +186,27 @@ class Layer:
         if (self.P, self.Q) == (1, 1) and (self.H, self.W) == (self.R, self.S) and self.padding == (0, 0):
             return "fc"
         return "conv"
+
+    def _check_kind(self, owner: str) -> None:
+        """The kind agrees with the letters: a depth-wise layer has G = C, an FC layer's filter
+        covers its input."""
+        kind, G, C = self.kind, self.G, self.C
+        if kind == "dwconv" and G != C:
+            raise BadLayerError(f"{owner}: a depth-wise layer (kind='dwconv') has one group per input "
+                                f"channel, G = C = {C}; got G={G}")
+        if kind == "gconv" and G == 1:
+            raise BadLayerError(f"{owner}: a grouped layer (kind='gconv') has G > 1 groups; got G=1")
+        if kind == "conv" and G != 1:
+            raise BadLayerError(f"{owner}: kind='conv' has one group (G=1), got G={G}: use 'gconv' "
+                                "(or 'dwconv' for G = C)")
+        if kind == "fc" and ((self.P, self.Q) != (1, 1) or (self.R, self.S) != (self.H, self.W)
+                             or self.padding != (0, 0)):
+            raise BadLayerError(
+                f"{owner}: an FC layer's filter covers its whole input (R = H, S = W, no padding, "
+                f"P = Q = 1); got R={self.R}, S={self.S}, H={self.H}, W={self.W}, P={self.P}, Q={self.Q}")
+        if self.steps != 1 and kind != "rnn":
+            raise BadLayerError(f"{owner}: only a recurrent layer (kind='rnn') has time steps; got "
+                                f"steps={self.steps} for kind {kind!r}")
 
     def _check_groups(self, owner: str) -> None:
         C, M, G = self.C, self.M, self.G
@@ -192,7 +236,7 @@ class Layer:
             return 0
         if self.useful_macs is not None:
             return self.useful_macs
-        return self.N * self.M * (self.C // self.G) * self.R * self.S * self.P * self.Q
+        return self.steps * self.N * self.M * (self.C // self.G) * self.R * self.S * self.P * self.Q
 
     @property
     def weights(self) -> int:
@@ -204,12 +248,18 @@ class Layer:
         """Input activations the layer reads (padding zeros are made, not read); 0 if fused."""
         if self.fused:
             return 0
-        return self.input_words if self.input_words is not None else self.N * self.C * self.H * self.W
+        if self.input_words is not None:
+            return self.input_words
+        return self.steps * self.N * self.C * self.H * self.W
 
     @property
     def outputs(self) -> int:
         """Output activations the layer writes, ``N * M * P * Q`` (0 if fused)."""
-        return 0 if self.fused else self.N * self.M * self.P * self.Q
+        if self.fused:
+            return 0
+        if self.output_words is not None:
+            return self.output_words
+        return self.steps * self.N * self.M * self.P * self.Q
 
     def gemm(self) -> tuple[int, int, int]:
         """One group's convolution as a matrix product (im2col), the way SCALE-Sim maps it.
@@ -253,11 +303,26 @@ class Layer:
             N, C, H, W = shape if len(shape) == 4 else (shape[0], shape[1], 1, shape[2])
             out = row.output_shape
             M, P, Q = (out[1], *out[2:]) if len(out) == 4 else (out[1], 1, out[2])
-            layer = cls(name=row.name, kind=kind, N=N, C=C, M=M, G=row.G or 1, R=row.R, S=row.S,
-                        H=H, W=W, P=P, Q=Q, stride=row.stride or 1, padding=row.padding or 0)
+            stride, padding = row.stride or 1, row.padding or 0
+            (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
+            R, S = row.R or 1, row.S or 1
+            if (P, Q) == ((H + 2 * ph - R) // sh + 1, (W + 2 * pw - S) // sw + 1):
+                sizes: dict[str, int] = dict(H=H, W=W, P=P, Q=Q)
+            else:   # a dilated filter, or "same" padding of an even one: the outputs decide
+                sizes = dict(P=P, Q=Q, input_words=N * C * H * W)
+            layer = cls(name=row.name, kind=kind, N=N, C=C, M=M, G=row.G or 1, R=R, S=S,
+                        stride=stride, padding=padding, **sizes)
             if row.ops < layer.macs:   # sparse: fewer real connections than the dense shape
                 layer = replace(layer, useful_macs=row.ops)
             return layer
+        if kind in ("conv3d", "tconv") and row.G and row.C and row.M:
+            mapped = _grouped_product(row)
+            if mapped is not None:
+                return mapped
+        if (kind == "rnn" and len(shape) == 3 and row.C and row.M
+                and shape[0] * shape[1] * row.C * row.M == row.ops):
+            # (steps, N, K): each step a product of N rows, after the step before it
+            return cls(name=row.name, kind=kind, N=shape[1], C=row.C, M=row.M, steps=shape[0])
         if kind == "rbf":  # LeNet-5's RBF units on (N, C) features
             C, M = row.C, row.M
             return cls(name=row.name, kind=kind, N=max(1, row.activations_in // C), C=C, M=M)
@@ -279,6 +344,47 @@ class Layer:
         # (an add reads two tensors, a squeeze-and-excitation scale a map and a vector).
         return cls(name=row.name, kind=kind, N=N, C=M, M=M, H=P, W=Q, P=P, Q=Q,
                    input_words=row.activations_in or None)
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _grouped_product(row: LayerCost) -> Layer | None:
+    """A 3-D or transposed convolution as G products (one per group), the way a 2-D one maps.
+
+    A 3-D convolution of a ``kT x kH x kW`` filter is a 2-D one whose filter has ``R = kT*kH``
+    rows (its frames stacked, as the report gives it) and ``S = kW`` columns, on ``P x Q``
+    outputs, with each output frame of each image as one more image (``N``): per group the same
+    (K, F, X) product, and for row stationary the same PE sets, as a 2-D convolution, so that
+    a depth-wise 1x3x3 filter on a one-frame input costs what the same depth-wise 3x3 costs.
+    A transposed convolution scatters: each of the ``X`` input positions multiplies its ``C/G``
+    values of a group by that group's weights, ``C/G x (M/G) * taps``, giving ``M * taps``
+    products that overlap in the output; so ``R = 1``, ``M = M * taps``, ``N = X``. Both keep
+    the tensors' real sizes in ``input_words`` and ``output_words``. None when the MACs do not
+    split this way.
+    """
+    C, M, G = row.C, row.M, row.G
+    assert C is not None and M is not None and G is not None
+    x, y = row.input_shape, row.output_shape
+    if len(x) < 3 or len(y) < 3 or C % G or M % G:
+        return None
+    words = dict(input_words=_numel(x), output_words=_numel(y))
+    if row.kind == "conv3d":
+        if len(y) != 5 or row.R is None or row.S is None:
+            return None
+        N, P, Q = y[0] * y[2], y[3], y[4]   # each output frame of each image: one more image
+        if N * P * Q * M * (C // G) * row.R * row.S != row.ops:
+            return None
+        return Layer(name=row.name, kind=row.kind, N=N, C=C, M=M, G=G, R=row.R, S=row.S, P=P, Q=Q, **words)
+    X = x[0] * _numel(x[2:])
+    taps, rest = divmod(row.ops, X * C * (M // G))
+    if rest or not taps:
+        return None
+    return Layer(name=row.name, kind=row.kind, N=X, C=C, M=M * taps, G=G, R=1, S=1, P=1, Q=1, **words)
 
 
 def _nchw(shape: tuple[int, ...]) -> tuple[int, int, int, int]:

@@ -14,7 +14,7 @@ from cnnlib.accel.layer import Layer
 from cnnlib.accel.roofline import RooflinePoint
 from cnnlib.accel.systolic import SystolicResult
 from cnnlib.costs.report import KINDS
-from cnnlib.costs.table import human, render
+from cnnlib.text import human, render
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,11 @@ cases generated with the ``scalesim`` package 2.0.2 (``scripts/regen_scalesim_ex
 which agree to the cycle and to the last bits of every utilisation.
 SCALE-Sim runs here without stalls (its "CALC" bandwidth mode); DRAM is modelled separately.
 
+**Time steps.** A recurrent layer (``Layer.steps`` = T) is T products of one step's size
+(its batch N as the pixels X) run one after another, since each step needs the previous
+step's output: T times one step's cycles and accesses. Stacking the steps into one product of
+T*N rows would be T-fold too optimistic about how full the array stays.
+
 **Groups.** SCALE-Sim has no groups. A grouped convolution is G independent products, each
 with ``K = R*S*C/G`` and ``F = M/G``; they run one after another, so its cycles are G times
 one group's. This is SCALE-Sim's own treatment of depth-wise layers (it splits a layer whose
@@ -140,10 +145,16 @@ def systolic(layer: Layer, rows: int | None = None, cols: int | None = None,
     if layer.kind not in ARRAY_KINDS:
         raise BadLayerError(f"layer {layer.name or layer.describe()!r} of kind {layer.kind!r} does no "
                             f"MACs; the array runs kinds {', '.join(sorted(ARRAY_KINDS))}")
+    step = replace(layer, steps=1) if layer.steps > 1 else layer
     if dataflow == "rs":
-        result = _row_stationary(layer, rows, cols, rf_words)
+        result = _row_stationary(step, rows, cols, rf_words)
     else:
-        result = _scalesim(layer, rows, cols, dataflow)
+        result = _scalesim(step, rows, cols, dataflow)
+    if layer.steps > 1:   # a recurrent layer: its time steps run one after the other
+        T = layer.steps
+        result = replace(result, cycles=T * result.cycles, macs=T * result.macs,
+                         ifmap_reads=T * result.ifmap_reads, filter_reads=T * result.filter_reads,
+                         ofmap_writes=T * result.ofmap_writes, psum_reads=T * result.psum_reads)
     if layer.useful_macs is not None and result.macs:
         # a sparse layer runs dense: the same cycles, but only its real connections are work
         result = replace(result, macs=layer.macs, utilization=result.utilization * layer.macs / result.macs)

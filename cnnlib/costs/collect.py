@@ -1,56 +1,68 @@
 """The collector: run a model once, on the ``meta`` device, and make one row per layer call.
 
 Nothing is computed and no weight is allocated: on the ``meta`` device tensors have shapes but
-no storage, so counting VGG-16 does not touch its 528 MB of weights. A model the user already
-built on the CPU is counted the same way, by running its forward with meta stand-ins for its
-parameters and buffers (``torch.func.functional_call``), so its weights are not copied either.
+no storage, so counting VGG-16 does not touch its 528 MB of weights. A model the user built on
+the CPU (or any device) is counted the same way: for one forward pass its parameters, buffers
+and tensor attributes are replaced by meta stand-ins of the same shape and dtype.
 
-A layer with a cost rule (:mod:`cnnlib.costs.rules`) gets the rule's row, in the lecture's
-letters. Every other operation that does MACs, wherever it runs (``F.conv2d`` on a module's own
-parameters, ``@``, ``einsum``, attention, recurrent layers, a transposed or 3-D convolution),
-is seen at the aten level by :class:`cnnlib.costs.ops.OpCounter` and gets a row attributed to
-the innermost module that ran it. Resolving a model *name* is done above this package, in
-:func:`cnnlib.count_costs` (:mod:`cnnlib.counting`).
+A layer whose cost rule applies (:func:`rule_applies`: exactly a type with a rule in
+:mod:`cnnlib.costs.rules`, running its class's own ``forward`` on plain parameters, with no hook)
+gets the rule's row, in the lecture's letters, and runs a shape stand-in
+(:mod:`cnnlib.costs.shapes`) below the Python dispatch mode. Every other operation that does
+MACs, wherever it runs, is seen at the aten level by :class:`cnnlib.costs.ops.OpCounter` and
+gets a row attributed to the innermost module that ran it; so do element-wise adds and
+products of activations (``eltwise`` rows).
+
+**A count leaves the model as it found it**, whether it succeeds or fails: before anything
+changes, every module's ``__dict__`` (its parameters, buffers, submodules, hooks, training
+flag, attributes) and class are saved, shallowly, and in a ``finally`` they are put back, so
+the instance ``forward`` wrappers, the meta stand-ins, the eval mode, and whatever the forward
+pass itself assigned (a cache built from the input, a weight recomputed by a pre-hook) are gone.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
-from cnnlib.costs import formulas as f
+import cnnlib.costs.zoo_layers  # noqa: F401  (registers the rules of the zoo's own layers)
+from cnnlib._torch import CALL_SLOT, global_hooks, no_python_dispatch, view_base
 from cnnlib.costs.ops import CONV_OPS, OpCounter
 from cnnlib.costs.report import KINDS, CostReport, LayerCost
-from cnnlib.costs.rules import TRANSPARENT, conv_kind, keeps_shape, pair, rule_for
-from cnnlib.costs.shapes import SHAPES, shape_forward
-from cnnlib.errors import (
-    BadInputSizeError,
-    ChannelMismatchError,
-    CnnlibError,
-    InputTooSmallError,
-)
+from cnnlib.costs.rules import TRANSPARENT, Rule, conv_kind, rule_for
+from cnnlib.costs.shapes import STAND_INS, Refused
+from cnnlib.errors import BadInputSizeError, CnnlibError, InputTooSmallError, LayerInputError
 
 DEFAULT_INPUT = (1, 3, 224, 224)
 
-
+_TRANSPARENT = frozenset(TRANSPARENT)
+_PLAIN_FORWARD = nn.Module.forward
 
 
 def counted_kinds(count: Iterable[str] | str) -> frozenset[str]:
     """``count`` as a set of kinds: ``"all"``, one kind (``"conv"``) or several."""
     if count == "all":
         return frozenset(KINDS)
-    kinds = frozenset((count,)) if isinstance(count, str) else frozenset(count)
+    if isinstance(count, str):
+        kinds = frozenset((count,))
+    elif isinstance(count, Iterable) and not isinstance(count, Mapping):
+        kinds = frozenset(count)
+    else:
+        raise CnnlibError(f"count must be 'all', a kind or a list of kinds ({', '.join(KINDS)}), "
+                          f"got {count!r}")
     unknown = kinds - set(KINDS)
-    if unknown:
-        raise CnnlibError(f"unknown layer kinds {sorted(unknown)}; known kinds: {', '.join(KINDS)}")
+    if unknown or not kinds:
+        raise CnnlibError(f"unknown layer kinds {sorted(map(str, unknown))}; known kinds: {', '.join(KINDS)}")
     return kinds
 
 
-def input_shape(size: Iterable[int], exact: bool = False) -> tuple[int, ...]:
+def input_shape(size: Any, exact: bool = False) -> tuple[int, ...]:
     """``(C, H, W)`` (batch 1) or ``(N, C, H, W)``, of positive integers, as a 4-D shape.
 
     An input of another rank (``nn.Conv1d``'s ``(N, C, L)``, a transformer's ``(N, L, E)``) is
@@ -60,109 +72,208 @@ def input_shape(size: Iterable[int], exact: bool = False) -> tuple[int, ...]:
     try:
         dims = tuple(size)
     except TypeError:
-        raise BadInputSizeError(f"input size must be (C, H, W) or (N, C, H, W), got {size!r}") from None
+        raise BadInputSizeError(
+            f"input size must be (C, H, W) or (N, C, H, W), got {describe(size)}") from None
     if len(dims) == 3 and not exact:
         dims = (1, *dims)
     if not (dims and (exact or len(dims) == 4)) or not all(
             isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in dims):
         raise BadInputSizeError(
-            f"input size must be (C, H, W) or (N, C, H, W) with positive integers, got {size!r}; "
-            "for an input of another rank, pass a tensor of that shape"
+            f"input size must be (C, H, W) or (N, C, H, W) with positive integers, got {describe(size)}; "
+            "for an input of another rank, or several inputs, pass example tensors (their values "
+            "are not read)"
         )
     return dims
+
+
+def describe(value: Any) -> str:
+    """A value for an error message, without the values of any tensor in it."""
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {_fmt(value.shape)} ({str(value.dtype).removeprefix('torch.')})"
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(describe(v) for v in value[:6]) + (", ..." if len(value) > 6 else "")
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {describe(v)}" for k, v in list(value.items())[:6]) + "}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _fmt(shape: Iterable[int]) -> str:
     return "x".join(str(d) for d in shape)
 
 
+def rule_applies(m: nn.Module, hooks_everywhere: bool = False) -> Rule | None:
+    """The cost rule of ``m`` if it describes what ``m`` will compute, else None.
+
+    A rule describes its class's own ``forward`` on the layer's own parameters. It does not
+    apply to a subclass (the rule lookup is by exact type; ``parametrize`` makes one), to a
+    layer whose ``forward`` was replaced on the instance, to a layer with a forward hook or
+    pre-hook (``weight_norm``, ``spectral_norm``, pruning and a user's hook may all change the
+    work), nor to a layer whose ``weight`` or ``bias`` was replaced by a plain tensor. Such a
+    layer is counted operation by operation, as any module without a rule is.
+    """
+    d = m.__dict__
+    if hooks_everywhere or "forward" in d or m._forward_hooks or m._forward_pre_hooks:
+        return None
+    if "weight" in d or "bias" in d:
+        return None
+    return rule_for(m)
+
+
 class _Walker:
-    """Records one row per layer call and catches a collapsing feature map where it happens.
+    """Records one row per layer call, and puts the model back as it was afterwards.
 
     For the duration of one forward pass, every module that can be called has its ``forward``
-    replaced, on the instance, by a wrapper; nothing else changes. This is cheaper than module
-    hooks: a hook handle costs more to register than the layer costs to count, and global hooks
-    send every module call down PyTorch's slow call path. A layer with a cost rule gets a
-    recording wrapper, which runs the layer's shape arithmetic instead of its meta kernel where
-    the output shape is known (see :mod:`cnnlib.costs.shapes`) and makes its row; while it runs,
-    the operations inside it are its own (``in_rule``). Every other module gets a wrapper that
-    keeps the stack of running modules, to which :class:`~cnnlib.costs.ops.OpCounter`
-    attributes the operations no rule counted. One pass over the model's modules also puts them
-    in eval mode (remembering which were training).
+    replaced, on the instance, by a wrapper. This is cheaper than module hooks: a hook handle
+    costs more to register than the layer costs to count, and global hooks send every module
+    call down PyTorch's slow call path. A layer whose rule applies gets a recording wrapper,
+    which runs its shape stand-in (or, for an unusual input, its own forward) below the Python
+    dispatch mode and makes its row. Every other module gets a wrapper that keeps the stack of
+    running modules, to which :class:`~cnnlib.costs.ops.OpCounter` attributes the operations.
 
     A parameter shared by several modules (weight tying) counts once: in ``params`` with the
     first module that holds it, in ``weights`` with the first row that uses it.
     """
 
-    def __init__(self, model: nn.Module, counted: frozenset[str]):
+    def __init__(self, model: nn.Module):
         self.model = model
-        self.counted = counted
+        # The state of one count. The wrappers hold these very objects, so a walker that is
+        # kept with its model (:mod:`cnnlib.counting`) empties them for the next count.
+        self.counted: set[str] = set()
         self.rows: list[dict[str, Any]] = []
         self.stack: list[tuple[str, nn.Module, tuple[int, ...]]] = []
-        self.in_rule = 0       # > 0 while a layer with a rule runs: its operations are its own
         self.unseen: dict[int, int] = {}   # id(module) -> its parameters, until its first call
-        self.weight_of: dict[int, int] = {}   # id(layer) -> id of its weight parameter
         self.weights_seen: set[int] = set()   # parameters already counted in some row's weights
         self.called: set[int] = set()   # layers with a rule that have made a row
-        self.merge: dict[tuple, int] = {}     # same product, same module call -> one row
-        self.wrapped: list[tuple[nn.Module, Any]] = []   # (module, its own instance forward)
-        self.training: list[nn.Module] = []
-        self.parameters: dict[int, nn.Parameter] = {}   # id -> every parameter, once
-        # The hot loop of a count's set-up (a thousand modules in a big model): locals only.
-        parameters, unseen, weight_of, wrapped = self.parameters, self.unseen, self.weight_of, self.wrapped
-        total, on_meta = 0, True
-        by_type: dict[type, tuple[bool, Any, Any]] = {}
-        plain_forward = nn.Module.forward
-        for name, m in _named_modules(model):
-            if m.training:
-                self.training.append(m)
-                object.__setattr__(m, "training", False)   # eval(), without its recursion
+        self.merge: dict[tuple[Any, ...], int] = {}     # same product, same module call -> one row
+        # The plan, made once per model by plan().
+        self.modules: list[nn.Module] = []
+        #: (module, the attribute its wrapper goes in, the wrapper)
+        self.wrappers: list[tuple[nn.Module, str, Callable[..., Any]]] = []
+        self.own: dict[int, int] = {}   # id(module) -> the parameters it holds (counted once)
+        self.weight_of: dict[int, int] = {}   # id(layer) -> id of its weight parameter
+        self.parameters: dict[int, nn.Parameter] = {}   # id -> every parameter (and stand-in), once
+        self.params = 0
+        # What end() puts back.
+        self.dicts: list[dict[str, Any]] = []
+        self.classes: list[tuple[nn.Module, type]] = []
+        self.containers: list[tuple[Any, Any]] = []
+
+    def save_all(self) -> None:
+        """Save every module's class and containers (parameters, buffers, submodules, hooks,
+        lists): what a forward pass or the stand-ins of a real model's tensors could change in
+        place. (Each module's ``__dict__`` itself is saved by :meth:`begin`.)"""
+        containers, saved = _CONTAINERS, self.containers
+        for _, m in _named_modules(self.model):
+            self.classes.append((m, type(m)))
+            saved += [(v, v.copy() if v else None) for v in m.__dict__.values() if v.__class__ in containers]
+
+    def plan(self) -> None:
+        """Decide each module's wrapper, find the parameters, and give a real model's tensors
+        meta stand-ins (in place: :meth:`save_all` comes first).
+
+        The hot loop of a count's set-up (a thousand modules in a big model): locals only.
+        """
+        modules = _named_modules(self.model)
+        self.modules = [m for _, m in modules]
+        parameters, own_of, weight_of, wrappers = self.parameters, self.own, self.weight_of, self.wrappers
+        stand_ins: dict[int, torch.Tensor] = {}   # id(real tensor) -> its meta stand-in
+        hooks_everywhere = global_hooks()
+        total = 0
+        by_type: dict[type, bool] = {}
+        Parameter = nn.Parameter
+        for name, m in modules:
+            d = m.__dict__
+            if isinstance(m, torch.jit.ScriptModule):
+                raise CnnlibError(
+                    f"cnnlib counts nn.Module objects, not TorchScript: {_where(name, m)} was made by "
+                    "torch.jit.trace or torch.jit.script; count the module you traced or scripted")
             own = 0
-            for p in m._parameters.values():
-                if p is not None:
-                    on_meta = on_meta and p.is_meta
-                    if id(p) not in parameters:
-                        parameters[id(p)] = p
-                        own += p.numel()
+            params = d["_parameters"]
+            for key, p in params.items():
+                if p is None:
+                    continue
+                if type(p) is not Parameter and isinstance(p, UninitializedParameter):
+                    raise _lazy(name, m)
+                if not p.is_meta:
+                    p = params[key] = _stand_in(p, stand_ins)
+                if id(p) not in parameters:
+                    parameters[id(p)] = p
+                    own += p.numel()
             total += own
-            if on_meta:
-                for b in m._buffers.values():
-                    on_meta = b is None or b.is_meta
-                    if not on_meta:
-                        break
+            buffers = d["_buffers"]
+            for key, b in buffers.items():
+                if b is None:
+                    continue
+                if isinstance(b, UninitializedBuffer):
+                    raise _lazy(name, m)
+                if not b.is_meta:
+                    buffers[key] = _stand_in(b, stand_ins)
             t = type(m)
-            per_type = by_type.get(t)
-            if per_type is None:
-                per_type = by_type[t] = _per_type(m)
-            transparent, rule, stand_in = per_type
-            if transparent:
-                continue
-            users = m.__dict__.get("forward")   # a forward set on the instance by its user
-            if users is None and t.forward is plain_forward:
-                continue   # ModuleList, ModuleDict: never called
+            transparent = by_type.get(t)
+            if transparent is None:
+                transparent = by_type[t] = t in _TRANSPARENT
+            users = d.get("forward")   # a forward set on the instance by its user
+            if users is None and (t.forward is _PLAIN_FORWARD or transparent and not (
+                    m._forward_hooks or m._forward_pre_hooks)):
+                continue   # ModuleList, ModuleDict: never called; Dropout, Identity: no work
             if own:
-                unseen[id(m)] = own
+                own_of[id(m)] = own
+            # A module with hooks keeps its call (the hooks run) and gets its wrapper as forward.
+            slot = "forward" if hooks_everywhere or m._forward_hooks or m._forward_pre_hooks else CALL_SLOT
+            rule = rule_applies(m, hooks_everywhere)
             if rule is not None:
-                w = m._parameters.get("weight")
+                w = params.get("weight")
                 if w is not None:
                     weight_of[id(m)] = id(w)
-            forward = users
-            by_shape = users is None and stand_in is not None
-            if forward is None:   # the input is a meta tensor in every case
-                forward = stand_in(m) if by_shape else t.forward.__get__(m)
-            wrapped.append((m, users))
-            m.__dict__["forward"] = (self._recording(name, m, rule, forward, by_shape) if rule
-                                     else self._entering(name, m, forward))
-        self.params, self.on_meta = total, on_meta
-
-    def remove(self) -> None:
-        for m, users in self.wrapped:
-            if users is None:
-                del m.__dict__["forward"]
+                wrappers.append((m, slot, self._recording(name, m, rule, STAND_INS.get(t))))
             else:
-                m.__dict__["forward"] = users
-        for m in self.training:
-            object.__setattr__(m, "training", True)
+                forward = users if users is not None else t.forward.__get__(m)
+                wrappers.append((m, slot, self._entering(name, m, forward)))
+        if stand_ins:   # a real model: tensors kept as plain attributes get stand-ins too
+            for m in self.modules:
+                d = m.__dict__
+                for key, v in d.items():
+                    if isinstance(v, torch.Tensor) and not v.is_meta and v.dim():
+                        d[key] = _stand_in(v, stand_ins)
+        self.params = total
+
+    def begin(self, counted: frozenset[str], save: bool = True) -> None:
+        """Save every module's ``__dict__`` (unless saved already), put the wrappers in, and
+        every module in eval mode."""
+        self.counted.clear()
+        self.counted.update(counted)
+        for state in (self.rows, self.stack, self.weights_seen, self.called, self.merge):
+            state.clear()
+        self.unseen.clear()
+        self.unseen.update(self.own)
+        if save:
+            self.dicts = [dict(m.__dict__) for m in self.modules]
+        for m in self.modules:
+            m.__dict__["training"] = False   # eval(), without its recursion
+        for m, slot, wrapper in self.wrappers:
+            m.__dict__[slot] = wrapper
+
+    def end(self) -> None:
+        """Every module as :meth:`begin` (and :meth:`save_all`) found it."""
+        for live, copy in self.containers:
+            if copy is None:
+                if live:
+                    live.clear()
+            elif type(live) is list:
+                live[:] = copy
+            else:
+                live.clear()
+                live.update(copy)
+        self.containers = []
+        for m, cls in self.classes:
+            if type(m) is not cls:
+                object.__setattr__(m, "__class__", cls)
+        self.classes = []
+        for m, state in zip(self.modules, self.dicts, strict=True):
+            object.__setattr__(m, "__dict__", state)   # the saved copy becomes its __dict__
+        self.dicts = []
 
     def place_uncalled(self) -> None:
         """Parameters of modules never called (``nn.MultiheadAttention`` passes its
@@ -192,13 +303,13 @@ class _Walker:
                                       input_shape=(), output_shape=(), params=own))
         self.unseen.clear()
 
-    def innermost(self) -> tuple[str, str]:
-        """Name and class of the innermost running module (``""`` for the model itself)."""
+    def innermost(self) -> tuple[str, nn.Module]:
+        """Name and module of the innermost running module (``""`` for the model itself)."""
         name, m, _ = self.stack[-1] if self.stack else ("", self.model, ())
-        return name, type(m).__name__
+        return name, m
 
-    def _entering(self, name: str, m: nn.Module, forward: Any) -> Any:
-        """The wrapper of a module without a rule: keeps the stack, and places its parameters.
+    def _entering(self, name: str, m: nn.Module, forward: Callable[..., Any]) -> Callable[..., Any]:
+        """The wrapper of a module counted by its operations: keeps the stack, places its parameters.
 
         Its parameters go to the first row of an operation it runs itself (``F.conv2d`` on
         its own weight) or, if it runs none, to a row of kind ``other`` (``nn.Embedding``).
@@ -208,7 +319,7 @@ class _Walker:
         key = id(m)
 
         def enter(*inputs: Any, **kwargs: Any) -> Any:
-            x = inputs[0] if inputs else None
+            x = inputs[0] if inputs else next(iter(kwargs.values()), None)
             shape = tuple(x.shape) if isinstance(x, Tensor) else ()
             start = len(rows)
             stack.append((name, m, shape))
@@ -228,49 +339,55 @@ class _Walker:
                         _by=key, name=name, kind="other", module=type(m).__name__,
                         input_shape=shape, params=own,
                         output_shape=tuple(out.shape) if isinstance(out, Tensor) else (),
-                        activations_in=_numel_in(inputs),
+                        activations_in=_numel_in(inputs, kwargs),
                         activations_out=out.numel() if isinstance(out, Tensor) else 0))
             return y
 
         return enter
 
-    def _recording(self, name: str, m: nn.Module, rule: Any, forward: Any, stand_in: bool) -> Any:
+    def _recording(self, name: str, m: nn.Module, rule: Rule,
+                   stand_in: Callable[[Any, torch.Tensor], torch.Tensor | None] | None) -> Callable[..., Any]:
         """The wrapper that runs a layer with a rule and records its row: the hot path of counting.
 
-        Before a layer's own forward runs, its input is checked (channels, and a window that
-        fits: see :func:`_check_fits`) so that a failure names the layer. A shape stand-in
-        cannot fail that way, so only its channels are checked first; a window that does not
-        fit shows as an empty output and is explained after.
+        The layer runs below the Python dispatch mode (its operations are the rule's), as its
+        shape stand-in when there is one and the call is the usual one (one tensor), else as
+        its own ``forward``. Input the layer would refuse raises a :class:`CnnlibError` naming it.
         """
         stack, rows, counted, unseen = self.stack, self.rows, self.counted, self.unseen
         weight_id, weights_seen = self.weight_of.get(id(m)), self.weights_seen
         called = self.called
         module = type(m).__name__
-        check = _check_fits if isinstance(m, _CHECKED) else None
+        forward = type(m).forward.__get__(m)
         Tensor = torch.Tensor
-        walker = self
         key = id(m)
 
         def record(*inputs: Any, **kwargs: Any) -> Any:
-            x = inputs[0] if inputs else None
-            shape = tuple(x.shape) if isinstance(x, Tensor) else ()
+            x = inputs[0] if inputs else next(iter(kwargs.values()), None)
+            if not isinstance(x, Tensor):
+                raise LayerInputError(f"layer {name!r} ({_describe(m)}) takes a tensor, got {describe(x)}")
+            shape = tuple(x.shape)
             stack.append((name, m, shape))
-            if check is not None:
-                check(name, m, shape, not stand_in)
-            walker.in_rule += 1
-            y = forward(*inputs, **kwargs)
-            walker.in_rule -= 1
+            y = None
+            if stand_in is not None and len(inputs) + len(kwargs) == 1:
+                try:
+                    y = stand_in(m, x)
+                except Refused as e:
+                    if e.error is InputTooSmallError:
+                        raise InputTooSmallError(f"the feature map collapses at layer {name!r} "
+                                                 f"({_describe(m)}): {e.message}") from None
+                    raise e.error(f"layer {name!r} ({_describe(m)}) {e.message}") from None
+            if y is None:
+                with no_python_dispatch():   # its operations are the rule's
+                    y = forward(*inputs, **kwargs)
             stack.pop()
             out = y[0] if type(y) is tuple else y
             is_tensor = isinstance(out, Tensor)
             out_shape = tuple(out.shape) if is_tensor else ()
             if len(out_shape) >= 3 and 0 in out_shape[2:]:
-                if check is not None:
-                    check(name, m, shape, True)
                 raise InputTooSmallError(
                     f"the feature map collapses at layer {name!r} ({_describe(m)}): "
                     f"its input {_fmt(shape[1:])} gives an empty output {_fmt(out_shape[1:])}")
-            fields = rule(m, inputs, out)
+            fields = rule(m, x, y)
             if key in called:   # a layer called again: its parameters and weights are counted
                 own = fields["weights"] = fields["biases"] = 0
             else:
@@ -285,7 +402,7 @@ class _Walker:
                 _by=key, name=name, module=module, input_shape=shape, output_shape=out_shape,
                 params=own, macs=fields.get("ops", 0) if fields["kind"] in counted else 0,
                 connections=fields.get("connections", 0),
-                activations_in=x.numel() if len(inputs) == 1 and shape else _numel_in(inputs),
+                activations_in=x.numel() if len(inputs) == 1 else _numel_in(inputs, kwargs),
                 activations_out=out.numel() if is_tensor else 0,
             )
             rows.append(fields)
@@ -294,7 +411,7 @@ class _Walker:
         return record
 
     # -- rows of operations that no rule counted (called by OpCounter) ------------------------
-    def op_row(self, packet: Any, args: tuple, out: Any, macs: int,
+    def op_row(self, packet: Any, args: tuple[Any, ...], out: Any, macs: int,
                gemm: tuple[int, int, int] | None) -> None:
         name, m, _ = self.stack[-1] if self.stack else ("", self.model, ())
         op = packet.__name__
@@ -331,7 +448,7 @@ class _Walker:
                 self.weights_seen.add(id(p))
                 fields["weights"] = p.numel()
         key = id(m)
-        label = name if not m._modules and name else (f"{name}:{op}" if name else op)
+        label = _label(name, m, op)
         # Products of one shape that one module call repeats (an RNN's steps, heads) share a row.
         merge_key = None if packet in CONV_OPS else (key, op, fields["kind"], fields["C"],
                                                      fields["M"], id(p) if p is not None else None)
@@ -341,9 +458,13 @@ class _Walker:
         act_out = out.numel() if isinstance(out, torch.Tensor) else 0
         if merge_key is not None and merge_key in self.merge:
             row = self.rows[self.merge[merge_key]]
-            n = row["input_shape"][1] + fields["input_shape"][1]
-            row.update(input_shape=(1, n, row["C"]), output_shape=(1, n, row["M"]),
-                       ops=row["ops"] + macs, macs=row["macs"] + (macs if counted else 0),
+            if row["kind"] == "rnn":   # one more time step: (steps, N, K)
+                steps, N, K = row["input_shape"]
+                row.update(input_shape=(steps + 1, N, K), output_shape=(steps + 1, N, row["M"]))
+            else:   # more rows of one product
+                n = row["input_shape"][1] + fields["input_shape"][1]
+                row.update(input_shape=(1, n, row["C"]), output_shape=(1, n, row["M"]))
+            row.update(ops=row["ops"] + macs, macs=row["macs"] + (macs if counted else 0),
                        connections=row["connections"] + macs,
                        activations_in=row["activations_in"] + act_in,
                        activations_out=row["activations_out"] + act_out)
@@ -356,21 +477,70 @@ class _Walker:
             self.merge[merge_key] = len(self.rows)
         self.rows.append(fields)
 
+    def eltwise_row(self, packet: Any, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> None:
+        """An element-wise add or product of two activations (a residual add, a gate)."""
+        name, m, _ = self.stack[-1] if self.stack else ("", self.model, ())
+        if isinstance(m, (nn.RNNBase, nn.RNNCellBase)):
+            return   # a recurrent layer's gate arithmetic belongs to its ``rnn`` rows
+        params = self.parameters
+        if _param(a, params) is not None or _param(b, params) is not None:
+            return   # a bias or a scale: part of the layer's own arithmetic
+        ops = out.numel()
+        self.rows.append(dict(
+            _by=id(m), name=_label(name, m, packet.__name__.rstrip("_")), kind="eltwise",
+            module=type(m).__name__, input_shape=tuple(a.shape), output_shape=tuple(out.shape),
+            params=0, ops=ops, macs=ops if "eltwise" in self.counted else 0, connections=0,
+            activations_in=a.numel() + b.numel(), activations_out=ops))
+
+
+def _label(name: str, m: nn.Module, op: str) -> str:
+    """A leaf module's row is named after it; an operation of a block after both (``layer1.0:add``)."""
+    if name and not m._modules:
+        return name
+    return f"{name}:{op}" if name else op
+
+
+def _stand_in(t: torch.Tensor, made: dict[int, torch.Tensor]) -> torch.Tensor:
+    """A meta tensor like ``t`` (a parameter's is a parameter), the same one for the same ``t``."""
+    s = made.get(id(t))
+    if s is None:
+        s = torch.empty_like(t, device="meta")
+        if isinstance(t, nn.Parameter):
+            s = nn.Parameter(s, t.requires_grad)
+        made[id(t)] = s
+    return s
+
+
+def _lazy(name: str, m: nn.Module) -> CnnlibError:
+    return CnnlibError(f"{_where(name, m)} is a lazy layer that has not run yet, so its parameters "
+                       "have no shape to count: run the model once on a real input first")
+
+
+def _where(name: str, m: nn.Module) -> str:
+    return f"layer {name!r} ({type(m).__name__})" if name else f"the model ({type(m).__name__})"
+
+
+#: Types of a module's ``__dict__`` values that a forward pass could change in place.
+_CONTAINERS = frozenset({dict, set, list, OrderedDict})
+
 
 def _param(t: torch.Tensor, params: dict[int, nn.Parameter]) -> nn.Parameter | None:
     """The model's parameter that ``t`` is, or is a view of (``F.linear`` passes ``w.t()``)."""
     p = params.get(id(t))
-    if p is None and t._base is not None:
-        p = params.get(id(t._base))
+    if p is None:
+        base = view_base(t)
+        if base is not None:
+            p = params.get(id(base))
     return p
 
 
 def _gemm_fields(kind: str, rows: int, K: int, cols: int) -> dict[str, Any]:
     """A matrix product ``(rows x K) @ (K x cols)`` as a row: C = K, M = cols.
 
-    Its shapes are ``(1, rows, K)`` and ``(1, rows, cols)``: the products one module call
-    repeats with the same weight (the time steps of a recurrent layer, the heads of attention)
-    are stacked into one product of more rows, which is how an accelerator would run them.
+    Its shapes are ``(1, rows, K)`` and ``(1, rows, cols)``. The products one module call
+    repeats with the same weight are one row: the heads of attention as more rows of one
+    product (they are independent), the time steps of a recurrent layer as ``(steps, rows, K)``
+    (each step needs the previous one's output).
     """
     fields: dict[str, Any] = dict(kind=kind, C=K, M=cols, input_shape=(1, rows, K),
                                   output_shape=(1, rows, cols))
@@ -379,13 +549,16 @@ def _gemm_fields(kind: str, rows: int, K: int, cols: int) -> dict[str, Any]:
     return fields
 
 
-def _conv_fields(args: tuple, out: torch.Tensor, macs: int) -> dict[str, Any]:
-    """A convolution op's row: 1-D and 2-D ones in the lecture's letters, others as products."""
+def _conv_fields(args: tuple[Any, ...], out: torch.Tensor, macs: int) -> dict[str, Any]:
+    """A convolution op's row: 1-D and 2-D ones in the lecture's letters; 3-D and transposed
+    ones with their input and output channels and groups (C, M, G) and their tensors' shapes."""
     x, w = args[0], args[1]
     stride, padding, transposed, groups = args[3], args[4], args[6], args[8]
     nd = w.dim() - 2
-    C, M, G = x.shape[1], w.shape[0], groups
+    G = groups
+    C = x.shape[1]
     if not transposed and nd in (1, 2):
+        M = w.shape[0]
         if nd == 1:   # a 1-D convolution is a 2-D one on a map of one row: R = H = P = 1
             R, S, H, W, P, Q = 1, w.shape[2], 1, x.shape[2], 1, out.shape[2]
             stride, padding = (1, stride[0]), (0, padding[0])
@@ -396,32 +569,18 @@ def _conv_fields(args: tuple, out: torch.Tensor, macs: int) -> dict[str, Any]:
         return dict(kind=kind, R=R, S=S, C=C, M=M, G=G,
                     stride=stride[0] if stride[0] == stride[1] else stride, padding=padding,
                     input_shape=tuple(x.shape), output_shape=tuple(out.shape))
-    # 3-D or transposed: the product each output (input, if transposed) position computes
-    window = 1
-    for k in w.shape[1:]:
-        window *= k
-    return dict(kind="tconv" if transposed else "conv3d", C=window, M=M, G=1,
-                input_shape=tuple(x.shape), output_shape=tuple(out.shape))
+    M = out.shape[1]
+    fields: dict[str, Any] = dict(kind="tconv" if transposed else "conv3d", C=C, M=M, G=G,
+                                  input_shape=tuple(x.shape), output_shape=tuple(out.shape))
+    if not transposed and nd == 3:   # the filter's frames stacked on its rows: R = kT * kH
+        kT, kH, kW = w.shape[2:]
+        fields.update(R=kT * kH, S=kW)
+    return fields
 
 
-def _numel_in(inputs: tuple) -> int:
-    return sum(t.numel() for t in inputs if isinstance(t, torch.Tensor))
-
-
-def _per_type(m: nn.Module) -> tuple[bool, Any, Any]:
-    """For a module's type: no wrapper at all?, its cost rule, a maker of its shape stand-in."""
-    if isinstance(m, TRANSPARENT):
-        return True, None, None
-    rule = rule_for(m)
-    if rule is None:
-        return False, None, None
-    if keeps_shape(m):
-        return False, rule, _keeps_shape_stand_in
-    return False, rule, shape_forward if type(m) in SHAPES else None  # exact type, as there
-
-
-def _keeps_shape_stand_in(m: nn.Module) -> Any:
-    return _first_input
+def _numel_in(inputs: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> int:
+    values = (*inputs, *kwargs.values()) if kwargs else inputs
+    return sum(t.numel() for t in values if isinstance(t, torch.Tensor))
 
 
 def _named_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -442,107 +601,88 @@ def _walk(m: nn.Module, prefix: str, found: list[tuple[str, nn.Module]], seen: s
             _walk(child, name + ".", found, seen)
 
 
-def _first_input(x: torch.Tensor, *rest: Any, **kwargs: Any) -> torch.Tensor:
-    return x
-
-
 def _describe(m: nn.Module) -> str:
     k = getattr(m, "kernel_size", None)
     s = getattr(m, "stride", None)
     if k is None:
-        return type(m).__name__
+        return repr(m) if not m._modules and len(repr(m)) <= 80 else type(m).__name__
     k = k if isinstance(k, tuple) else (k, k)
     s = s if isinstance(s, tuple) else (s, s)
     return f"{type(m).__name__} {k[0]}x{k[-1]}, stride {s[0]}"
-
-
-_CHECKED = (nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d)   # the layers _check_fits checks
-
-
-def _check_fits(name: str, m: nn.Module, shape: tuple[int, ...], window: bool = True) -> None:
-    """Before a layer runs: does its input have the channels (and the size) it needs?"""
-    if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
-        for kk, p in zip(pair(m.kernel_size), pair(m.padding), strict=True):
-            if 2 * p > kk:
-                raise CnnlibError(f"layer {name!r} ({_describe(m)}) has padding {p}, more than half "
-                                  f"its {kk}-wide window, which torch refuses")
-    if isinstance(m, nn.Conv2d) and len(shape) == 4:
-        if shape[1] != m.in_channels:
-            raise ChannelMismatchError(
-                f"layer {name!r} ({_describe(m)}) expects {m.in_channels} input channels, "
-                f"got {shape[1]} (input {_fmt(shape[1:])})"
-            )
-    if isinstance(m, nn.Linear) and shape and shape[-1] != m.in_features:
-        raise ChannelMismatchError(
-            f"layer {name!r} (Linear) expects {m.in_features} input features, got {shape[-1]}: "
-            "the size of the feature map before the FC layers depends on the input size, and "
-            "this model's FC head fixes it"
-        )
-    if window and isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) and len(shape) == 4:
-        k = m.kernel_size if isinstance(m.kernel_size, tuple) else (m.kernel_size,) * 2
-        st = m.stride if isinstance(m.stride, tuple) else (m.stride,) * 2
-        pad = getattr(m, "padding", 0)
-        if isinstance(pad, str):
-            return
-        pad = pad if isinstance(pad, tuple) else (pad,) * 2
-        dil = getattr(m, "dilation", 1)
-        dil = dil if isinstance(dil, tuple) else (dil,) * 2
-        ceil = getattr(m, "ceil_mode", False)
-        for H, R, U, p, d in zip(shape[2:], k, st, pad, dil, strict=True):
-            if f.conv_output_size(H, R, U, p, d, ceil) < 1:
-                raise InputTooSmallError(
-                    f"the feature map collapses at layer {name!r} ({_describe(m)}): its input "
-                    f"is {_fmt(shape[1:])}, smaller than the {k[0]}x{k[1]} window"
-                )
 
 
 _SIZE_ERRORS = re.compile(r"too small|greater than|smaller than|size.*(?:negative|zero)|Kernel size",
                           re.IGNORECASE)
 
 
-def collect(module: nn.Module, name: str, size: tuple[int, ...], counted: frozenset[str],
-            dtype: torch.dtype | None = None) -> CostReport:
-    """Run ``module`` once on a meta input of shape ``size`` and make its report.
+def _is_torch_layer(m: nn.Module) -> bool:
+    return type(m).__module__.startswith("torch.nn.")
+
+
+def collect(module: nn.Module, name: str, inputs: tuple[Any, ...], kwargs: dict[str, Any],
+            counted: frozenset[str], walker: _Walker | None = None) -> CostReport:
+    """Run ``module(*inputs, **kwargs)`` once on meta tensors and make its report.
+
+    ``walker`` is the one :func:`plan_of` made for ``module`` before (for a model cnnlib keeps:
+    the plan of a module is made once); without it the model is a user's, saved whole first.
 
     An error that says the input is too small for the model becomes an
-    :class:`~cnnlib.errors.InputTooSmallError` naming the layer; any other error raised by the
-    model's own code propagates as it is, with a note naming the model, the input and the
-    layer it came from. Either way the original error is chained.
+    :class:`~cnnlib.errors.InputTooSmallError` naming the layer; an error raised inside one
+    of torch's own layers (the model gives it an input it refuses) a
+    :class:`~cnnlib.errors.LayerInputError` naming it; any other error raised by the model's
+    own code propagates as it is, with a note naming the model, the input and the layer it
+    came from. Either way the original error is chained, and the model is left as it was.
     """
-    walker = _Walker(module, counted)
-    x = torch.empty(size, device="meta", dtype=dtype)
+    first = next((t for t in (*inputs, *kwargs.values()) if isinstance(t, torch.Tensor)), None)
+    size = tuple(first.shape) if first is not None else ()
+    planned = walker is not None
+    if walker is None:
+        walker = _Walker(module)
     try:
+        if not planned:   # a user's model: save everything before the stand-ins go in
+            walker.modules = [m for _, m in _named_modules(module)]
+            walker.dicts = [dict(m.__dict__) for m in walker.modules]
+            walker.save_all()
+            walker.plan()
+        walker.begin(counted, save=planned)
         with torch.no_grad(), OpCounter(walker):
-            if walker.on_meta:
-                y = module(x)
-            else:  # a real model: meta stand-ins for its weights, which stay where they are
-                tensors = {**dict(module.named_parameters()), **dict(module.named_buffers())}
-                stand_ins = {}
-                for k, v in tensors.items():
-                    stand_in = stand_ins[k] = torch.empty_like(v, device="meta")
-                    if id(v) in walker.parameters:   # the forward sees the stand-in
-                        walker.parameters[id(stand_in)] = walker.parameters[id(v)]
-                y = torch.func.functional_call(module, stand_ins, (x,))
+            y = module(*inputs, **kwargs)
+        out = y[0] if isinstance(y, tuple) else y
+        walker.place_uncalled()
     except CnnlibError as e:
         raise type(e)(f"{name} at input {_fmt(size[1:])}: {e}") from e
     except Exception as e:
         where = walker.stack[-1] if walker.stack else None
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        layer = f" at layer {where[0]!r} ({_describe(where[1])}, input {_fmt(where[2][1:])})" if where else ""
-        if isinstance(e, (RuntimeError, ValueError, IndexError)) and _SIZE_ERRORS.search(first):
-            raise InputTooSmallError(f"{name} at input {_fmt(size[1:])} fails{layer}: {first}") from e
+        text = str(e).strip()
+        first_line = text.splitlines()[0] if text else type(e).__name__
+        layer = (f" at layer {where[0]!r} ({_describe(where[1])}, input {_fmt(where[2])})"
+                 if where else "")
+        if isinstance(e, (RuntimeError, ValueError, IndexError)) and _SIZE_ERRORS.search(first_line):
+            raise InputTooSmallError(f"{name} at input {_fmt(size[1:])} fails{layer}: {first_line}") from e
+        if where is not None and _is_torch_layer(where[1]) and isinstance(
+                e, (RuntimeError, ValueError, IndexError, TypeError, AssertionError)):
+            raise LayerInputError(f"{name} at input {_fmt(size)}: torch refuses to run layer "
+                                  f"{where[0]!r} ({_describe(where[1])}) on its input of shape "
+                                  f"{_fmt(where[2])}: {first_line}") from e
         e.add_note(f"(raised while cnnlib counted {name} at input {_fmt(size)}{layer})")
         raise
     finally:
-        walker.remove()
-    out = y[0] if isinstance(y, tuple) else y
-    walker.place_uncalled()
+        walker.end()
     rows = []
     for fields in walker.rows:
         del fields["_by"]
         fields.pop("_w", None)
         rows.append(LayerCost.from_fields(fields))
+    walker.rows.clear()
     return CostReport(
         model=name, input_size=size, layers=tuple(rows), params=walker.params,
         counted_kinds=counted, output_shape=tuple(out.shape) if isinstance(out, torch.Tensor) else (),
     )
+
+
+def plan_of(module: nn.Module) -> _Walker:
+    """A walker with the plan of ``module``, a model on ``meta`` that cnnlib keeps: counting it
+    again needs only :meth:`_Walker.begin` and :meth:`_Walker.end`."""
+    walker = _Walker(module)
+    walker.plan()
+    return walker

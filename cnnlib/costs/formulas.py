@@ -99,11 +99,6 @@ def eltwise_ops(elements: int) -> int:
     return elements
 
 
-def activation_elements(N: int, C: int, H: int, W: int) -> int:
-    """Number of values in an N x C x H x W feature map (what a layer reads or writes)."""
-    return N * C * H * W
-
-
 def flops(macs: int) -> int:
     """FLOPs as most papers count them: a MAC is one multiply and one add."""
     return FLOPS_PER_MAC * macs

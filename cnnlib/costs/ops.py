@@ -1,10 +1,10 @@
 """Operations that no layer rule accounts for: every aten op the forward pass runs, seen once.
 
 While :func:`cnnlib.count_costs` runs a model, :class:`OpCounter` (a ``TorchDispatchMode``,
-active in the counting thread only) sees every aten operation. Operations inside a layer that
-has a cost rule (:mod:`cnnlib.costs.rules`) belong to that layer's row and are passed through.
-Every other operation that multiplies and accumulates gets its MACs and a row of its own,
-attributed to the innermost module that ran it:
+active in the counting thread only) sees every aten operation outside the layers whose cost
+rule applies (those run below it: their operations are their rule's). Every operation that
+multiplies and accumulates gets its MACs and a row of its own, attributed to the innermost
+module that ran it:
 
 * PyTorch's own per-op formulas (``torch.utils.flop_counter``'s registry, halved: a MAC is two
   FLOPs) cover convolutions of any dimension and transposed ones, ``mm``, ``addmm``, ``bmm``,
@@ -15,6 +15,10 @@ attributed to the innermost module that ran it:
 * an operation that costs something and that no formula covers (fused multi-head attention,
   fused recurrent kernels, linear algebra, FFTs) is reported with a ``UserWarning`` naming the
   operation and the module, never silently skipped.
+
+An element-wise add or product of two activations (``x + shortcut``, ``x * gate``; not a
+tensor and a parameter, not a tensor and a number) gets a row of kind ``eltwise`` with one
+operation per output value: it does no MACs, but an accelerator pays for its memory traffic.
 
 Recurrent layers on the meta device run PyTorch's step-by-step implementation, so their matrix
 products are counted one by one; :func:`rnn_macs` states what they add up to.
@@ -33,9 +37,8 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import flop_registry
 
+from cnnlib._torch import DispatchMode, can_decompose, decompose, flop_registry, packet
 from cnnlib.costs.formulas import FLOPS_PER_MAC
 
 aten = torch.ops.aten
@@ -109,11 +112,11 @@ OWN_FORMULAS: dict[Any, Callable[..., int]] = {
 
 def op_macs(func: Any, args: tuple, kwargs: dict, out: Any) -> int | None:
     """MACs of one aten op call, or None when no formula covers it."""
-    packet = func._overloadpacket
-    own = OWN_FORMULAS.get(packet)
+    op = packet(func)
+    own = OWN_FORMULAS.get(op)
     if own is not None:
         return own(*args, **kwargs)
-    formula = flop_registry.get(packet)
+    formula = flop_registry.get(op)
     if formula is None:
         return None
     return formula(*args, **kwargs, out_val=out) // FLOPS_PER_MAC
@@ -134,18 +137,19 @@ def _gemm(packet: Any, args: tuple) -> tuple[int, int, int] | None:
 # Operations with nothing to count that the mode should pass through at once.
 _QUIET = frozenset({aten.empty, aten.view, aten._unsafe_view, aten.t, aten.transpose,
                     aten.permute, aten.expand, aten.reshape, aten.unsqueeze, aten.squeeze,
-                    aten.detach, aten.add, aten.mul, aten.relu, aten.relu_, aten.clone,
+                    aten.detach, aten.relu, aten.relu_, aten.clone,
                     aten.flatten, aten.mean, aten.select, aten.slice, aten.split,
-                    aten.split_with_sizes, aten.sum, aten.sigmoid, aten.add_, aten.mul_,
+                    aten.split_with_sizes, aten.sum, aten.sigmoid,
                     aten.empty_like, aten.hardtanh_, aten.hardswish_, aten.silu_})
+#: Element-wise adds and products: a row when both operands are activations.
+_ELTWISE = frozenset({aten.add, aten.add_, aten.mul, aten.mul_})
 
 
-class OpCounter(TorchDispatchMode):
+class OpCounter(DispatchMode):
     """Counts the operations of one forward pass that no layer rule counted (see the module doc).
 
-    ``walker`` is the collector's: it says whether a layer with a rule is running
-    (``walker.in_rule``), which module is innermost (``walker.stack``), and takes the rows
-    (``walker.op_row``).
+    ``walker`` is the collector's: it says which module is innermost (``walker.innermost``)
+    and takes the rows (``walker.op_row``, ``walker.eltwise_row``).
     """
 
     def __init__(self, walker: Any):
@@ -154,41 +158,44 @@ class OpCounter(TorchDispatchMode):
         self.warned: set[tuple[str, str]] = set()
         self.decomposes: dict[Any, bool] = {}
 
-    @classmethod
-    def _should_skip_dynamo(cls) -> bool:
-        # By default torch wraps a mode's __torch_dispatch__ in torch._dynamo.disable, whose
-        # first call imports torch._dynamo: two seconds, for a mode that never compiles.
-        return False
-
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        packet = func._overloadpacket
-        if packet is aten.cat and not kwargs:
+        op = packet(func)
+        if op is aten.cat and not kwargs:
             out = _cat_by_shape(args)
             if out is not None:
                 return out
-        if self.walker.in_rule or packet in _QUIET:
+        if op in _QUIET:
             return func(*args, **kwargs)
-        if packet not in flop_registry and packet not in OWN_FORMULAS:
+        if op in _ELTWISE:
+            out = _eltwise_by_shape(op, args)
+            if out is None:
+                out = func(*args, **kwargs)
+            if len(args) > 1:
+                a, b = args[0], args[1]
+                if type(b) is torch.Tensor and b.dim() and type(a) is torch.Tensor and a.dim():
+                    self.walker.eltwise_row(op, a, b, out)
+            return out
+        if op not in flop_registry and op not in OWN_FORMULAS:
             # As FlopCounterMode does: an op with a decomposition runs as its parts, which
             # this mode then sees (and counts) one by one.
             can = self.decomposes.get(func)
             if can is None:
-                can = self.decomposes[func] = func._can_decompose()
+                can = self.decomposes[func] = can_decompose(func)
             if can:
                 with self:
-                    out = func.decompose(*args, **kwargs)
+                    out = decompose(func, *args, **kwargs)
                 if out is not NotImplemented:
                     return out
             out = func(*args, **kwargs)
-            name = packet.__name__
+            name = op.__name__
             if COSTLY.search(name):
                 self._warn(name)
             return out
         out = func(*args, **kwargs)
         macs = op_macs(func, args, kwargs, out)
         if macs:
-            self.walker.op_row(packet, args, out, macs, _gemm(packet, args))
+            self.walker.op_row(op, args, out, macs, _gemm(op, args))
         return out
 
     def _warn(self, op: str) -> None:
@@ -196,9 +203,37 @@ class OpCounter(TorchDispatchMode):
         if (op, name) in self.warned:
             return
         self.warned.add((op, name))
-        where = f"module {name!r} ({module})" if name else f"the model ({module})"
+        kind = type(module).__name__
+        where = f"module {name!r} ({kind})" if name else f"the model ({kind})"
         warnings.warn(f"cnnlib.count_costs: operation aten.{op} in {where} has no MAC formula; "
                       "its MACs are not in the report", UserWarning, stacklevel=2)
+
+
+def _eltwise_by_shape(packet: Any, args: tuple) -> torch.Tensor | None:
+    """An element-wise add or product of meta tensors, from their shapes; else None.
+
+    PyTorch's meta kernel for these is Python reference code (some 100 us a call); a residual
+    add or a squeeze-and-excitation gate of two contiguous tensors of one dtype, the second of
+    the first's shape or broadcast along some of its dimensions, has the first's shape.
+    """
+    if len(args) != 2:
+        return None
+    a, b = args
+    if type(a) is not torch.Tensor or not a.is_meta or a.requires_grad or not a.is_contiguous():
+        return None
+    if type(b) is torch.Tensor:
+        if (not b.is_meta or b.dtype != a.dtype or b.dim() != a.dim() or b.requires_grad
+                or not b.is_contiguous()):
+            return None
+        sa, sb = a.shape, b.shape
+        for i in range(a.dim()):
+            if sb[i] != sa[i] and sb[i] != 1:
+                return None
+    elif not (type(b) in (int, float) and a.is_floating_point()):
+        return None
+    if packet is aten.add_ or packet is aten.mul_:
+        return a
+    return torch.empty(a.shape, dtype=a.dtype, device="meta")
 
 
 def _cat_by_shape(args: tuple) -> torch.Tensor | None:

@@ -7,22 +7,26 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 from cnnlib.costs.formulas import FLOPS_PER_MAC
+from cnnlib.text import human, render
 
 #: Row kinds. The lecture's: ``conv`` has G = 1, ``gconv`` 1 < G < C, ``dwconv`` G = C (one
 #: input channel per filter); a 1-D convolution is one of these with R = H = P = 1 (a one-row
 #: filter on a one-row map). ``fc`` is ``nn.Linear``, a product with a weight matrix
 #: (``F.linear``), or a convolution whose filter covers the whole input (R = H, S = W, no
 #: padding), the lecture's definition of an FC layer. ``pool``, ``norm``, ``act``, ``eltwise``
-#: (element-wise add and scale), ``rbf`` (LeNet-5's output units) and ``other`` (a module with
-#: parameters and no operation counted) do no MACs in the lecture's sense. The rows of
-#: operations that no layer rule counted (:mod:`cnnlib.costs.ops`) have kinds of their own,
-#: each a matrix product with C the length of its dot products and M its output columns:
-#: ``matmul`` (``@``, ``torch.matmul``, ``einsum``, ``bmm``, ``addmm`` on activations),
-#: ``attention`` (the products inside ``nn.MultiheadAttention``, attention kernels: C = keys,
-#: M = query plus value width), ``rnn`` (the products of ``nn.RNN``/``GRU``/``LSTM``, see
-#: :func:`cnnlib.costs.ops.rnn_macs`), ``tconv`` (transposed convolutions of any dimension)
-#: and ``conv3d`` (3-D convolutions); the last two keep the tensors' shapes, with C = the
-#: filter's window (input channels per group times the filter's size).
+#: (an element-wise add or product of two activations: a residual add, a gate), ``rbf``
+#: (LeNet-5's output units) and ``other`` (a module with parameters and no operation counted)
+#: do no MACs in the lecture's sense. The rows of operations that no layer rule counted
+#: (:mod:`cnnlib.costs.ops`) have kinds of their own, each a matrix product with C the length
+#: of its dot products and M its output columns: ``matmul`` (``@``, ``torch.matmul``,
+#: ``einsum``, ``bmm``, ``addmm`` on activations), ``attention`` (the products inside
+#: ``nn.MultiheadAttention``, attention kernels: C = keys, M = query plus value width), ``rnn``
+#: (the products of ``nn.RNN``/``GRU``/``LSTM``, see :func:`cnnlib.costs.ops.rnn_macs`; a
+#: row's shapes are ``(steps, N, C)`` and ``(steps, N, M)``: its time steps, one after the
+#: other), ``tconv`` (transposed convolutions of any dimension) and ``conv3d`` (3-D
+#: convolutions); the last two keep the tensors' shapes, with C and M the input and output
+#: channels and G the groups; a ``conv3d`` row's R is the filter's frames times its rows
+#: (``kT * kH``) and S its columns.
 CONV_KINDS = frozenset({"conv", "gconv", "dwconv"})
 FC_KINDS = frozenset({"fc"})
 #: Kinds of operations that no lecture letter describes; all of them are matrix products.
@@ -215,10 +219,32 @@ class CostReport:
         return [asdict(r) | {"filter": r.filter_shape} for r in self.layers]
 
     def table(self, kinds: Iterable[str] | None = None) -> str:
-        """A per-layer text table followed by the totals (what ``cnnlib summary`` prints)."""
-        from cnnlib.costs.table import format_report
-
-        return format_report(self, kinds=kinds)
+        """A per-layer text table followed by the totals (what ``cnnlib summary`` prints),
+        in the style of fvcore's and ptflops' summaries; ``kinds`` keeps only those rows."""
+        keep = None if kinds is None else set(kinds)
+        rows = [
+            (r.name, r.kind, _dims(r.input_shape[1:]), _dims(r.output_shape[1:]), r.filter_shape,
+             "" if r.stride is None else r.stride, f"{r.weights:,}", f"{r.macs:,}")
+            for r in self.layers if keep is None or r.kind in keep
+        ]
+        table = render(("layer", "kind", "input", "output", "filter (RxSxC -> M)", "stride",
+                        "weights", "MACs"), rows, align="llrrlrrr")
+        counted = ", ".join(k for k in KINDS if k in self.counted_kinds)
+        totals = [
+            ("CONV layers", len(self.conv_layers), self.conv_weights, self.conv_macs),
+            ("FC layers", len(self.fc_layers), self.fc_weights, self.fc_macs),
+            ("total", len(self.layers), self.weights, self.macs),
+        ]
+        summary = render(("", "layers", "weights", "MACs"),
+                         [(t, n, f"{w:,} ({human(w)})", f"{m:,} ({human(m)})") for t, n, w, m in totals])
+        return (f"{self.model} at input {_dims(self.input_size[1:])}\n\n{table}\n\n{summary}\n\n"
+                f"parameters (weights, biases, norm scales and shifts): {self.params:,} "
+                f"({human(self.params)})\n"
+                f"MACs count: {counted}; FLOPs = 2 x MACs = {human(self.flops)}")
 
     def __str__(self) -> str:
         return self.table()
+
+
+def _dims(shape: Iterable[int]) -> str:
+    return "x".join(map(str, shape))

@@ -1,36 +1,18 @@
-"""Building blocks shared by the model files.
+"""Building blocks shared by the model files: conv-BN-activation, squeeze-and-excitation,
+channel shuffle, and the channel rounding of the mobile networks.
 
-Element-wise operations (the residual add, the squeeze-and-excitation scale) are modules here,
-not bare ``+`` and ``*``, so that the cost collector sees them as layers: on an accelerator they
-cost memory traffic even though they do no MACs.
+Residual adds and gates are written as ``x + y`` and ``x * g``: the cost collector sees them
+as element-wise rows (:mod:`cnnlib.costs.ops`), so the model files need no layer for them.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
 
 import torch
 from torch import nn
 
-from cnnlib.costs import formulas as f
-from cnnlib.costs.rules import cost_rule
-
 ActLayer = type[nn.Module]
-
-
-class Add(nn.Module):
-    """Element-wise sum of two feature maps: the short cut of a residual block."""
-
-    def forward(self, x: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
-        return x + shortcut
-
-
-class Mul(nn.Module):
-    """Element-wise product, broadcasting a per-channel gate over a feature map (SE, attention)."""
-
-    def forward(self, x: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
-        return x * gate
 
 
 class ChannelShuffle(nn.Module):
@@ -51,16 +33,6 @@ class ChannelShuffle(nn.Module):
 
     def extra_repr(self) -> str:
         return f"groups={self.groups}"
-
-
-@cost_rule(Add, Mul, same_shape=True)
-def _eltwise_rule(m: nn.Module, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
-    return dict(kind="eltwise", ops=f.eltwise_ops(y.numel()))
-
-
-@cost_rule(ChannelShuffle, same_shape=True)
-def _shuffle_rule(m: nn.Module, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
-    return dict(kind="other", ops=0)
 
 
 class ConvBNAct(nn.Sequential):
@@ -106,12 +78,11 @@ class SqueezeExcitation(nn.Module):
         self.act = act(inplace=True) if _takes_inplace(act) else act()
         self.fc2 = nn.Conv2d(squeeze, C, 1)
         self.gate = gate()
-        self.scale = Mul()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.pool(x)                       # (N, C, 1, 1)
         s = self.gate(self.fc2(self.act(self.fc1(s))))
-        return self.scale(x, s)                # (N, C, H, W)
+        return x * s                           # (N, C, H, W): each channel scaled
 
 
 def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:

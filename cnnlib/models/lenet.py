@@ -31,15 +31,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlib.costs import formulas as f
-from cnnlib.costs.rules import cost_rule
-from cnnlib.costs.shapes import shape_rule
 from cnnlib.published import Published
 from cnnlib.registry import register_model
 
@@ -122,59 +118,6 @@ class EuclideanRBF(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return ((x.unsqueeze(1) - self.prototypes) ** 2).sum(dim=2)   # (N, classes): a penalty
-
-
-@cost_rule(Subsampling)
-def _subsampling_rule(m: Subsampling, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
-    N, C, P, Q = y.shape
-    ops = f.pool_ops(N, C, P, Q, 2, 2)
-    return dict(kind="pool", R=2, S=2, C=C, M=C, stride=2, padding=(0, 0), ops=ops,
-                connections=ops + N * C * P * Q)  # 4 inputs and a bias per unit
-
-
-@cost_rule(SparseConv2d)
-def _sparse_conv_rule(m: SparseConv2d, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
-    N, C, _, _ = inputs[0].shape
-    _, M, P, Q = y.shape
-    weights = sum(len(t) for t in m.table) * m.R * m.R
-    macs = N * P * Q * weights
-    return dict(kind="conv", R=m.R, S=m.R, C=C, M=M, G=1, stride=1, padding=(0, 0),
-                weights=weights, biases=M, ops=macs, connections=macs + N * P * Q * M)
-
-
-@cost_rule(EuclideanRBF)
-def _rbf_rule(m: EuclideanRBF, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
-    N, C = inputs[0].shape
-    M = y.shape[1]
-    return dict(kind="rbf", C=C, M=M, ops=N * C * M, connections=N * C * M)
-
-
-@shape_rule(Subsampling)
-def _subsampling_shape(m: Subsampling, x: torch.Tensor) -> tuple[int, ...] | None:
-    N, C, H, W = x.shape
-    if C != m.coefficient.shape[0]:
-        return None  # the layer's own forward fails with torch's message
-    return (N, C, H // 2, W // 2)
-
-
-@shape_rule(SparseConv2d)
-def _sparse_conv_shape(m: SparseConv2d, x: torch.Tensor) -> tuple[int, ...] | None:
-    N, C, H, W = x.shape
-    if C <= max(max(t) for t in m.table) or min(H, W) < m.R:
-        return None  # the layer's own forward fails with torch's message
-    return (N, len(m.table), H - m.R + 1, W - m.R + 1)
-
-
-@shape_rule(EuclideanRBF)
-def _rbf_shape(m: EuclideanRBF, x: torch.Tensor) -> tuple[int, ...] | None:
-    if x.dim() != 2 or x.shape[1] != m.prototypes.shape[1]:
-        return None
-    return (x.shape[0], m.prototypes.shape[0])
-
-
-@cost_rule(ScaledTanh, same_shape=True)
-def _tanh_rule(m: ScaledTanh, inputs: tuple, y: torch.Tensor) -> dict[str, Any]:
-    return dict(kind="act", ops=y.numel())
 
 
 class LeNet5(nn.Module):

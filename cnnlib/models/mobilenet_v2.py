@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnlib.models.layers import ActLayer, Add, ConvBNAct, make_divisible
+from cnnlib.models.layers import ActLayer, ConvBNAct, make_divisible
 from cnnlib.published import Published
 from cnnlib.registry import register_model
 
@@ -57,14 +57,14 @@ class InvertedResidual(nn.Module):
         self.conv_dw = ConvBNAct(E, E, R, stride, groups=E, act=act)             # depth-wise
         self.se = se if se is not None else nn.Identity()
         self.conv_pwl = ConvBNAct(E, M, 1, act=None)                             # linear
-        self.add = Add() if stride == 1 and C == M else None
+        self.residual = stride == 1 and C == M
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv_pw(x)        # (N, E, H, W)
         y = self.conv_dw(y)        # (N, E, H/s, W/s)
         y = self.se(y)
         y = self.conv_pwl(y)       # (N, M, H/s, W/s)
-        return self.add(y, x) if self.add is not None else y
+        return y + x if self.residual else y
 
 
 class MobileNetV2(nn.Module):

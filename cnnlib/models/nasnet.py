@@ -31,7 +31,7 @@ from enum import Enum
 import torch
 from torch import nn
 
-from cnnlib.models.layers import Add, ConvBNAct
+from cnnlib.models.layers import ConvBNAct
 from cnnlib.published import Published
 from cnnlib.registry import register_model
 
@@ -174,10 +174,9 @@ class Combination(nn.Module):
         super().__init__()
         self.left = make_op(op_left, C_left, M, stride_left)
         self.right = make_op(op_right, C_right, M, stride_right)
-        self.add = Add()
 
     def forward(self, h_left: torch.Tensor, h_right: torch.Tensor) -> torch.Tensor:
-        return self.add(self.left(h_left), self.right(h_right))
+        return self.left(h_left) + self.right(h_right)
 
 
 class Cell(nn.Module):
@@ -227,8 +226,11 @@ class NASNetA(nn.Module):
     def __init__(self, num_normal_cells: int = 4, penultimate_filters: int = 1056,
                  stem_filters: int = 32, num_classes: int = 1000, dropout: float = 0.5):
         super().__init__()
-        if penultimate_filters % 24:
-            raise ValueError(f"penultimate_filters must be a multiple of 24 (6 states x 4F), "
+        if num_normal_cells < 1:
+            raise ValueError(f"num_normal_cells (N, the normal cells of each stack) must be at least 1, "
+                             f"got {num_normal_cells}")
+        if penultimate_filters < 24 or penultimate_filters % 24:
+            raise ValueError(f"penultimate_filters must be a positive multiple of 24 (6 states x 4F), "
                              f"got {penultimate_filters}")
         F = penultimate_filters // 24  # filters of the first stack: 44 for NASNet-A (4 @ 1056)
         # Figure 2 as a list of (name, cell, filters M of its operations), named as in the

@@ -42,7 +42,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from cnnlib.models.layers import Add, ConvBNAct, SqueezeExcitation
+from cnnlib.models.layers import ConvBNAct, SqueezeExcitation
 from cnnlib.published import Published
 from cnnlib.registry import register_model
 
@@ -84,12 +84,11 @@ class BasicBlock(nn.Module):
         self.conv_3x3a = ConvBNAct(C, M, 3, stride)
         self.conv_3x3b = ConvBNAct(M, M, 3, act=None)  # no ReLU before the add
         self.shortcut = _shortcut(C, M, stride)
-        self.add = Add()
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv_3x3b(self.conv_3x3a(x))      # (N, M, H/stride, W/stride)
-        return self.act(self.add(y, self.shortcut(x)))
+        return self.act(y + self.shortcut(x))
 
 
 class Bottleneck(nn.Module):
@@ -112,14 +111,13 @@ class Bottleneck(nn.Module):
         self.conv_expand = ConvBNAct(width, M, 1, act=None)  # no ReLU before the add
         self.se = nn.Identity() if se_reduction is None else SqueezeExcitation(M, M // se_reduction)
         self.shortcut = _shortcut(C, M, stride)
-        self.add = Add()
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv_reduce(x)       # (N, width, H, W), or H/2 x W/2 when v1 strides here
         y = self.conv_3x3(y)          # (N, width, H/stride, W/stride)
         y = self.se(self.conv_expand(y))  # (N, M, H/stride, W/stride)
-        return self.act(self.add(y, self.shortcut(x)))
+        return self.act(y + self.shortcut(x))
 
 
 def _shortcut(C: int, M: int, stride: int) -> nn.Module:

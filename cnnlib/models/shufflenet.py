@@ -27,7 +27,7 @@ import math
 import torch
 from torch import nn
 
-from cnnlib.models.layers import Add, ChannelShuffle, ConvBNAct
+from cnnlib.models.layers import ChannelShuffle, ConvBNAct
 from cnnlib.published import Published
 from cnnlib.registry import register_model
 
@@ -91,15 +91,13 @@ class ShuffleV1Unit(nn.Module):
         self.conv_pw2 = ConvBNAct(mid, M_conv, 1, groups=G, act=None)         # 1x1 GConv, BN
         if stride == 2:
             self.shortcut = nn.AvgPool2d(3, stride=2, padding=1)
-        else:
-            self.add = Add()
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv_pw2(self.conv_dw(self.shuffle(self.conv_pw1(x))))
         if self.stride == 2:
             return self.act(torch.cat([self.shortcut(x), y], 1))  # (N, C + (M - C), H/2, W/2)
-        return self.act(self.add(y, x))                            # (N, M, H, W)
+        return self.act(y + x)                            # (N, M, H, W)
 
 
 class ShuffleNetV1(nn.Module):

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from cnnlib.models.layers import Add, ConvBNAct
+from cnnlib.models.layers import ConvBNAct
 from cnnlib.published import Published
 from cnnlib.registry import register_model
 
@@ -93,10 +93,9 @@ class XceptionBlock(nn.Module):
             self.shortcut: nn.Module = nn.Identity()
         else:  # match the body's output shape: M channels, H/2 x W/2
             self.shortcut = ConvBNAct(C, self.M, 1, row.stride, padding=0, act=None, bn_eps=BN_EPS)
-        self.add = Add()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.add(self.body(x), self.shortcut(x))
+        return self.body(x) + self.shortcut(x)
 
 
 class Xception(nn.Module):
