@@ -171,8 +171,9 @@ def watched(fn: Callable, *, forbid: Iterable[Any] = ("cnnlib",), allow: Iterabl
         namespace.update({name: _allowed_wrapper(name, f) for name, f in given.items()})
         old_profile, old_thread_profile = sys.getprofile(), threading.getprofile()
         error: BaseException | None = None
-        threading.setprofile(watch)
-        sys.setprofile(watch)
+        if watch.codes or watch.paths:   # with nothing forbidden, only ``given`` applies: no profiler
+            threading.setprofile(watch)
+            sys.setprofile(watch)
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - judged below: delegating, then raising, still delegates
