@@ -146,3 +146,19 @@ def test_check_grades_each_labs_cases_within_bounds(lab, tmp_path):
         assert not case.problem, case.problem
     summary = json.dumps({c.name: c.score for c in result.cases})
     assert result.solution == result.auto_max and result.release == 0, summary
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_the_labs_readme_states_each_labs_points_and_cases(lab):
+    """labs/README.md's tables agree with the notebooks' points and the case files."""
+    readme = (REPO / "labs" / "README.md").read_text()
+    nb = nbformat.read(SOURCE / lab / f"{lab}.ipynb", as_version=4)
+    graded = [c.metadata["nbgrader"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    auto = sum(m["points"] for m in graded if not m.get("solution"))
+    by_hand = sum(m["points"] for m in graded if m.get("solution"))
+    rows = [line for line in readme.splitlines() if line.startswith(f"| `{lab}` |")]
+    assert len(rows) == 2, rows
+    assert rows[0].endswith(f"| {auto} + {by_hand} |"), rows[0]
+    slip = next(c for c in load_cases(cases_folder(SOURCE / lab)) if c.name == "one_slip")
+    cells = [cell.strip() for cell in rows[1].strip("|").split("|")]
+    assert cells[1] == str(auto) and cells[4].startswith(f"{slip.exactly:g} ("), cells
