@@ -8,16 +8,24 @@ the same sandboxed pool that grades students. The lab passes when
 2. the student version scores zero auto-graded points (and is graded, not crashed),
 3. the two gradings of the solution agree cell by cell,
 4. the student version holds no nbgrader region marker, no line of solution code and no line
-   of a hidden test (lines that also appear outside those regions, e.g. a signature, are allowed).
+   of a hidden test (lines that also appear outside those regions, e.g. a signature, are allowed),
+5. every *case* of the lab scores what its file expects. A case (``labs/cases/<lab>/<name>.md``,
+   beside ``labs/source/`` and never released) is a submission written as edits of the
+   solution or of the student version: a cheater who wraps ``cnnlib`` or pastes the public
+   values (at most a share of the auto-graded points), a student with one plausible slip
+   (exactly the points the other cells deserve). See :func:`load_cases` for the format.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import nbformat
 
 from .course import Course
 from .grade import grade
@@ -35,6 +43,7 @@ class LabCheck:
     leaks: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    cases: list[CaseResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -42,9 +51,10 @@ class LabCheck:
 
     def line(self) -> str:
         verdict = "OK" if self.ok else "FAIL: " + "; ".join(self.problems)
+        cases = "".join(f", {c.text()}" for c in self.cases)
         return (f"{self.lab}: solution {self.solution:g}/{self.auto_max:g} auto points, release "
                 f"{self.release:g}, two runs {'identical' if self.identical else 'DIFFER'}, "
-                f"release {'clean' if not self.leaks else 'LEAKS'} ({self.seconds:.1f} s): {verdict}")
+                f"release {'clean' if not self.leaks else 'LEAKS'}{cases} ({self.seconds:.1f} s): {verdict}")
 
 
 def _regions(source: str) -> tuple[list[str], list[str]]:
@@ -102,6 +112,8 @@ def check_labs(labs: list[str] | None = None, labs_source: str | Path | None = N
                 dest.mkdir(parents=True, exist_ok=True)
                 for nb in folder.glob("*.ipynb"):
                     shutil.copyfile(nb, dest / nb.name)
+            cases = load_cases(cases_folder(source_dir))
+            write_case_submissions(cases, lab, source_dir, release_dir, subs)
             for nb in sorted(source_dir.glob("*.ipynb")):
                 res.leaks += [f"{nb.name}: {x}" for x in leaks(nb, release_dir / nb.name)]
             summary = grade(course, lab, subs, workers=workers, force=True, stream=stream)
@@ -131,6 +143,8 @@ def check_labs(labs: list[str] | None = None, labs_source: str | Path | None = N
                 res.problems.append("two gradings of the solution differ")
             if res.leaks:
                 res.problems.append("the student version leaks: " + "; ".join(res.leaks[:5]))
+            res.cases = judge_cases(cases, rows, res.auto_max, course, lab)
+            res.problems += [c.problem for c in res.cases if c.problem]
         except Exception as exc:  # noqa: BLE001 - report the lab as failing, check the others
             res.problems.append(f"{type(exc).__name__}: {exc}")
         finally:
@@ -143,3 +157,132 @@ def check_labs(labs: list[str] | None = None, labs_source: str | Path | None = N
 
 def _is_solution(nb, grade_cell) -> bool:
     return any(s.name == grade_cell.name for s in nb.solution_cells)
+
+
+# ---------------------------------------------------------------- cases: cheaters and one-slip students
+#: The student id a case is graded under (nbgrader accepts letters, digits, "-" and "_").
+CASE_PREFIX = "case-"
+_BLOCK = re.compile(r"^```python[ \t]+(\S+)[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+_AT_MOST = re.compile(r"at most (\d+(?:\.\d+)?)\s*%")
+_EXACTLY = re.compile(r"(?:exactly )?(\d+(?:\.\d+)?)")
+
+
+@dataclass
+class Case:
+    """A submission written as edits: ``answers`` replace answer cells (by grade_id) of ``base``."""
+
+    name: str
+    base: str                       # "solution" (the source notebook) or "release" (the student version)
+    answers: dict[str, str]
+    at_most: float | None = None    # a share of the auto-graded points (0.2: at most 20%)
+    exactly: float | None = None    # auto-graded points
+
+    def expectation(self, auto_max: float) -> str:
+        if self.at_most is not None:
+            return f"<= {self.at_most * auto_max:g}"
+        return f"= {self.exactly:g}"
+
+
+@dataclass
+class CaseResult:
+    name: str
+    score: float
+    expected: str
+    problem: str = ""
+
+    def text(self) -> str:
+        return f"{self.name} {self.score:g} ({self.expected}{'' if not self.problem else ': OUT OF BOUNDS'})"
+
+
+def cases_folder(source_dir: Path) -> Path:
+    """``labs/cases/<lab>`` for the lab ``labs/source/<lab>``."""
+    return source_dir.parent.parent / "cases" / source_dir.name
+
+
+def load_cases(folder: Path) -> list[Case]:
+    """The cases of one lab: every ``*.md`` file of ``folder`` (none if it does not exist).
+
+    A case file is Markdown that says what the case is and why it scores what it scores, with
+    two lines ``base: solution`` or ``base: release`` and ``expect: at most 20%`` or
+    ``expect: 15`` (auto-graded points), and one fenced block per replaced answer cell,
+    opened by a line ```` ```python GRADE_ID ````.
+    """
+    cases = []
+    for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+        text = path.read_text(encoding="utf-8")
+        fields = dict(re.findall(r"^(base|expect):[ \t]*(.+?)[ \t]*$", text, re.MULTILINE))
+        if fields.get("base") not in ("solution", "release") or "expect" not in fields:
+            raise ValueError(f"{path}: needs a line 'base: solution' or 'base: release' and a line "
+                             "'expect: at most N%' or 'expect: N'")
+        case = Case(path.stem, fields["base"], {gid: code for gid, code in _BLOCK.findall(text)})
+        if m := _AT_MOST.fullmatch(fields["expect"]):
+            case.at_most = float(m.group(1)) / 100
+        elif m := _EXACTLY.fullmatch(fields["expect"]):
+            case.exactly = float(m.group(1))
+        else:
+            raise ValueError(f"{path}: cannot read 'expect: {fields['expect']}'")
+        cases.append(case)
+    return cases
+
+
+def case_notebook(case: Case, base_nb: Path) -> nbformat.NotebookNode:
+    """``base_nb`` with the case's answer cells put in (each must name an answer cell)."""
+    nb = nbformat.read(base_nb, as_version=4)
+    answers = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    for grade_id, code in case.answers.items():
+        if grade_id not in answers:
+            raise ValueError(f"case {case.name}: {base_nb.name} has no answer cell {grade_id!r}")
+        answers[grade_id].source = code.rstrip("\n")
+    return nb
+
+
+def write_case_submissions(cases: list[Case], lab: str, source_dir: Path, release_dir: Path,
+                           submissions: Path) -> None:
+    for case in cases:
+        dest = submissions / f"{CASE_PREFIX}{case.name}" / lab
+        dest.mkdir(parents=True, exist_ok=True)
+        for nb in sorted((source_dir if case.base == "solution" else release_dir).glob("*.ipynb")):
+            nbformat.write(case_notebook(case, nb), dest / nb.name)
+
+
+def judge_cases(cases: list[Case], rows: dict[str, dict], auto_max: float, course: Course,
+                lab: str) -> list[CaseResult]:
+    """Each case's auto-graded score against its expectation (a problem when out of bounds).
+
+    A case whose answer cells raise is a broken case file, not a result: a cheater that scores
+    nothing because of a typo proves nothing.
+    """
+    results = []
+    for case in cases:
+        student = f"{CASE_PREFIX}{case.name}"
+        row = rows[student]
+        result = CaseResult(case.name, row["auto_score"], case.expectation(auto_max))
+        broken = _answer_errors(course.path("autograded", lab, student))
+        if row["status"] != "graded":
+            result.problem = f"case {case.name} was not graded cleanly: {row['status']} {row['reason']}"
+        elif broken:
+            result.problem = f"case {case.name} is broken: " + "; ".join(broken[:3])
+        elif case.at_most is not None and row["auto_score"] > case.at_most * auto_max + 1e-9:
+            result.problem = (f"case {case.name} scores {row['auto_score']:g} auto-graded points, more than "
+                              f"{case.at_most:.0%} of {auto_max:g}")
+        elif case.exactly is not None and abs(row["auto_score"] - case.exactly) > 1e-9:
+            result.problem = (f"case {case.name} scores {row['auto_score']:g} auto-graded points, "
+                              f"not the {case.exactly:g} it should")
+        results.append(result)
+    return results
+
+
+def _answer_errors(autograded: Path) -> list[str]:
+    """'<grade_id> raised <error>' for every answer cell of the autograded notebooks that raised."""
+    found = []
+    for path in sorted(autograded.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type != "code" or not meta.get("solution"):
+                continue
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    found.append(f"answer cell {meta.get('grade_id')!r} raised {out.get('ename')}: "
+                                 f"{out.get('evalue', '')[:200]}")
+    return found

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,6 +208,10 @@ def run_self_check(path: str | os.PathLike, *, timeout: int = 120) -> SelfCheckR
     env = dict(os.environ, **{SELFCHECK_ENV: "1"})
     env.pop(NBGRADER_ENV, None)
     env.pop("JPY_SESSION_NAME", None)
+    # The new kernel inherits this kernel's stdout and stderr, which Jupyter shows in the
+    # student's notebook: its start-up log (ipykernel's "running over TCP without encryption"
+    # warning) would land there. It goes to a file, read only if the kernel dies.
+    kernel_log = tempfile.TemporaryFile(mode="w+")
     client = NotebookClient(
         nb, kernel_manager_class=_CurrentEnvKernel, kernel_name="python3", timeout=timeout,
         allow_errors=True,          # a failing cell is a result: run the next ones
@@ -213,10 +219,16 @@ def run_self_check(path: str | os.PathLike, *, timeout: int = 120) -> SelfCheckR
         error_on_timeout={"ename": "TimeoutError", "traceback": [],
                           "evalue": f"the cell ran longer than {timeout} s (an endless loop?)"},
         resources={"metadata": {"path": str(path.parent.resolve())}})
-    try:
-        client.execute(env=env)     # passed on to KernelManager.start_kernel
-    except Exception as exc:  # a dead kernel or a cell over the timeout stops the run
-        report.setup_error = f"the run stopped: {type(exc).__name__}: {_first_line(str(exc))}"
+    with kernel_log:
+        try:
+            # passed on to KernelManager.start_kernel and the kernel's Popen
+            client.execute(env=env, stdout=subprocess.DEVNULL, stderr=kernel_log)
+        except Exception as exc:  # a dead kernel or a cell over the timeout stops the run
+            report.setup_error = f"the run stopped: {type(exc).__name__}: {_first_line(str(exc))}"
+            kernel_log.seek(0)
+            last = [line for line in kernel_log.read().splitlines() if line.strip()][-1:]
+            if last:
+                report.setup_error += f" (the kernel's last words: {_first_line(last[0])})"
 
     for cell in nb.cells:
         meta = _nbgrader(cell)

@@ -116,12 +116,17 @@ def test_self_check_cell_inside_a_kernel_reports_and_does_not_recurse(tmp_path):
     """The real use: the student's kernel runs the self-check cell (which the check then skips)."""
     path = make_lab(tmp_path, answer=WRONG)
     nb = nbformat.read(path, as_version=4)
+    # as in Jupyter: ipykernel shows what the process writes to its file descriptors 1 and 2
+    # (it does not while pytest runs, which it tells by this variable)
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
     NotebookClient(nb, timeout=120, allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+                   resources={"metadata": {"path": str(tmp_path)}}).execute(env=env)
     out = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
     assert "FAIL  test_double " in out and "got 5" in out and "0 / 3 points" in out, out
     assert out.count("Self-check of") == 1
     assert "Warning" not in out                  # what ran is what is saved
+    # the new kernel's start-up log (ipykernel's "running over TCP without encryption") stays out
+    assert [o.name for o in nb.cells[-1].outputs if o.output_type == "stream"] == ["stdout"] * 2, out
 
 
 def test_warns_when_the_notebook_is_not_saved(tmp_path):
