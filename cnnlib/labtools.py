@@ -247,7 +247,7 @@ def assert_own_modules(module: Any, what: str = "") -> None:
     import torch.nn as nn
 
     from cnnlib.costs.rules import _RULES
-    from cnnlib.costs.shapes import SHAPES
+    from cnnlib.costs.shapes import STAND_INS
 
     where = f"{what}: " if what else ""
     if not isinstance(module, nn.Module):
@@ -257,6 +257,6 @@ def assert_own_modules(module: Any, what: str = "") -> None:
             if cls.__module__.split(".")[0] == "cnnlib":
                 raise AssertionError(f"{where}{name or 'the module'} is built on cnnlib's "
                                      f"{cls.__name__}: write it from torch.nn layers")
-            if cls.__module__.split(".")[0] != "torch" and (cls in _RULES or cls in SHAPES):
+            if cls.__module__.split(".")[0] != "torch" and (cls in _RULES or cls in STAND_INS):
                 raise AssertionError(f"{where}{cls.__name__} has a cost rule of its own: cnnlib "
                                      "must count your module's real layers")
