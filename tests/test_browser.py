@@ -277,7 +277,7 @@ def test_page_renders_headings_tables_and_figures(audit, name):
     assert not counts["broken"], f"{name}: images that did not load: {counts['broken']}"
     assert counts["uncaptioned"] == 0, f"{name}: a figure without a caption"
     assert not counts["noalt"], f"{name}: figure images without alt text: {counts['noalt']}"
-    if name != "chapters/claims-ledger.html":
+    if name not in {"intro.html", "chapters/claims-ledger.html"}:   # pages without a figure
         assert counts["images"] >= 1, f"{name}: no figure rendered"
 
 
