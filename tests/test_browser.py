@@ -138,8 +138,12 @@ def _load(browser, url: str, width: int) -> list[str]:
 
 
 _SET_MODE = """
+const [mode, done] = arguments;
 const root = document.documentElement;
-root.dataset.mode = arguments[0]; root.dataset.theme = arguments[0];
+root.dataset.mode = mode; root.dataset.theme = mode;
+// some of the theme's colours change through CSS transitions: measure them once they end
+requestAnimationFrame(() => requestAnimationFrame(() => Promise.all(document.getAnimations()
+    .filter(a => a instanceof CSSTransition).map(a => a.finished.catch(() => 0))).then(() => done())));
 """
 
 _RUN_AXE = """
@@ -203,9 +207,9 @@ class Audit:
             result["layout"] = b.execute_script(_LAYOUT, MIN_TABLE_FONT)
         if AXE.exists():
             b.execute_script(AXE.read_text())
-            b.execute_script(_SET_MODE, "light")
+            b.execute_async_script(_SET_MODE, "light")
             light = b.execute_async_script(_RUN_AXE, {"type": "tag", "values": WCAG_TAGS}, ALSO_BLOCKING)
-            b.execute_script(_SET_MODE, "dark")
+            b.execute_async_script(_SET_MODE, "dark")
             dark = b.execute_async_script(_RUN_AXE, {"type": "rule", "values": COLOUR_RULES}, [])
             result["violations"] = {"light": light, "dark": dark}
         result["errors"] = errors + _console_errors(b)
