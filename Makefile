@@ -7,6 +7,10 @@ STAMP  := $(VENV)/.installed
 # (it pins its own numpy and pandas); only the slow reference test runs it, never cnnlib.
 SCALESIM_VENV := .venv-scalesim
 SCALESIM      := $(SCALESIM_VENV)/.installed
+# axe-core, the accessibility checker the browser test runs in Chromium (tests/test_browser.py),
+# from the npm registry into the venv; the test loads it from there, never from a network.
+AXE_VERSION := 4.14.1
+AXE_DIR     := $(VENV)/npm
 
 .PHONY: book test test-fast lint bench clean system-deps hub
 
@@ -27,17 +31,25 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 ## system-deps: Debian packages the tests use (a real browser for the book and the hub, the
-## autograder's sandbox). Installed only when missing; without root or apt the tests that need
-## them skip and say so.
+## autograder's sandbox, npm), and axe-core from npm. Installed only when missing; without root,
+## apt or npm the tests that need them skip and say so.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
 	    || echo "could not install$$missing: the tests that need them will skip" >&2; \
+	fi
+	@if [ "$$(cat $(AXE_DIR)/axe-core.version 2>/dev/null)" != "$(AXE_VERSION)" ]; then \
+	  echo "installing axe-core $(AXE_VERSION) from npm into $(AXE_DIR)"; \
+	  if npm install --prefix $(AXE_DIR) --save-exact --no-audit --no-fund --loglevel=error \
+	       axe-core@$(AXE_VERSION) >/dev/null; then \
+	    echo $(AXE_VERSION) > $(AXE_DIR)/axe-core.version; \
+	  else echo "could not install axe-core from npm: the accessibility test will skip" >&2; fi; \
 	fi
 
 ## test: every test, the notebooks included; "no tests collected" (exit 5) fails

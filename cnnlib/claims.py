@@ -267,6 +267,11 @@ def _alexnet_specs() -> list[Spec]:
         specs.append(Spec(slide, f"# of MACs, {names[i]}: {m}", m, lambda i=i: layer(i).macs,
                           "reproduced", f"MACs of {names[i]}" + (": one per weight" if i >= 5 else "")))
     specs += [
+        Spec(slide, "224x224 (the input drawn in the AlexNet figure)", "224x224", _alexnet_input,
+             "differs",
+             lambda v: f"the figure's own layer sizes need {v}: conv1's 11x11 filters at stride 4, "
+                       f"without padding, give its 55x55 output from 227 pixels, (227 - 11) / 4 + 1 = 55, "
+                       f"and {(224 - 11) / 4 + 1:g} from 224 (the AlexNet chapter follows the shapes)"),
         Spec(slide, "38M of 61M for AlexNet (first FC layer)", "38M", lambda: layer(5).weights,
              "reproduced", lambda v: f"fc6 reads 256 x 6 x 6 = 9216 values into 4096 units: "
                                      f"{v / _report('alexnet').weights:.0%} of the weights"),
@@ -276,6 +281,13 @@ def _alexnet_specs() -> list[Spec]:
                                      "of the MACs"),
     ]
     return specs
+
+
+def _alexnet_input() -> str:
+    """The input size that conv1's output needs: P = (H - R + 2 x padding) / U + 1, solved for H."""
+    c = _conv("alexnet", 0)
+    H = (c.output_shape[2] - 1) * (c.stride or 1) + (c.R or 1) - 2 * (c.padding or (0, 0))[0]
+    return f"{H}x{H}"
 
 
 def _summary_specs() -> list[Spec]:
@@ -316,7 +328,8 @@ def _summary_specs() -> list[Spec]:
                 why = f"{cost_why[p.metric]} of {name}" + (f" ({variant})" if variant else "")
                 why += f": {p.note}" if p.note else ""
             depth_cell = cell.lecture.endswith("(depth)")
-            specs.append(Spec("Summary of Popular CNNs", quote, cell.lecture, lambda v=cell.value: v,
+            compute, why = _SUMMARY_RECOUNTED.get((row, col), (lambda v=cell.value: v, why))
+            specs.append(Spec("Summary of Popular CNNs", quote, cell.lecture, compute,
                               "differs" if (row, col) in _SUMMARY_DIFFERS else "reproduced", why,
                               check=(lambda v, s=cell.lecture: f"{v} (depth)" == s) if depth_cell else None))
     return specs
@@ -324,7 +337,23 @@ def _summary_specs() -> list[Spec]:
 
 _SUMMARY_DIFFERS = {  # the cells of the summary slide that no convention reproduces
     ("Input Size", "LeNet-5"), ("# of CONV Layers", "VGG-16"), ("# of Channels", "GoogLeNet (v1)"),
-    ("# of Filters", "GoogLeNet (v1)"),
+    ("# of Filters", "GoogLeNet (v1)"), ("CONV # of MACs", "LeNet-5"),
+}
+
+
+def _lenet_conv_macs_why(v: int) -> str:
+    r = _report("lenet5")
+    return (f"C1 and C3 compute {v:,} MACs with LeCun's sparse C3 "
+            f"({_report('lenet5', c3='full').conv_macs:,} with a full one); 283k is the paper's "
+            f"{r.connections:,} connections minus the FC MACs ({r.fc_macs:,}), "
+            f"{r.connections - r.fc_macs:,}: arithmetic on the paper's totals, not a count of "
+            "its CONV layers")
+
+
+#: Summary cells whose printed figure comes out of arithmetic on other totals rather than a
+#: count of the layers it names: the ledger judges the count, (row, column) -> (compute, why).
+_SUMMARY_RECOUNTED: dict[tuple[str, str], tuple[Callable[[], Value], Callable[[Any], str]]] = {
+    ("CONV # of MACs", "LeNet-5"): (lambda: _report("lenet5").conv_macs, _lenet_conv_macs_why),
 }
 
 
@@ -393,6 +422,58 @@ def _efficientnet_scaling() -> str:
     return "; ".join(f"{m} keeps B0's {dim}" for m, dim in kept) or "depth, width and resolution"
 
 
+#: How the top-5 errors of the summary slide were measured: networks averaged, and where.
+TOP5_MEASURED: dict[str, tuple[int, str]] = {
+    "AlexNet": (5, "16.4: five CNNs averaged, test set (Krizhevsky et al.)"),
+    "VGG-16": (1, "7.4: one network, at three scales, test set (the VGG team's released model)"),
+    "GoogLeNet (v1)": (7, "6.7: seven networks averaged, 144 crops each, test set (Szegedy et al.)"),
+    "ResNet-50": (1, "5.3: one network, at several scales, validation set (He et al., Table 4)"),
+}
+
+
+def _top5_networks() -> str:
+    """How many networks each top-5 figure of the summary slide averages, in the slide's order."""
+    if list(TOP5_MEASURED) != list(MODELS)[1:]:
+        raise ValueError("TOP5_MEASURED must follow the summary slide's columns after LeNet-5")
+    return ", ".join(f"{n} network{'s' if n > 1 else ''}" for n, _ in TOP5_MEASURED.values())
+
+
+def _norm_layers(model: str, kind: type[nn.Module]) -> int:
+    """Layers of ``kind`` in ``model`` as cnnlib builds it (on ``meta``: nothing is allocated)."""
+    from cnnlib.registry import create_model
+
+    return sum(isinstance(m, kind) for m in create_model(model, device="meta").modules())
+
+
+def _plain_gradient_ratio(n: int = 9) -> float:
+    """He et al.'s plain network for CIFAR-10 (Section 4.2: 6n + 2 layers; n = 9 gives the
+    56 layers of their Figure 1), built with batch normalization after every 3x3 CONV layer as in
+    the paper, on a batch of random 32x32 images at initialisation: the norm of the first CONV
+    layer's weight gradient over the last one's. A vanishing gradient would make it tiny.
+
+    Seeded, and on a forked random state, so that the caller's random numbers do not change.
+    """
+    import torch
+
+    def conv(C: int, M: int, stride: int = 1) -> list[nn.Module]:
+        return [nn.Conv2d(C, M, 3, stride, 1, bias=False), nn.BatchNorm2d(M), nn.ReLU()]
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        layers = conv(3, 16)
+        for stage, M in enumerate((16, 32, 64)):   # 2n layers per stage; stages 2, 3 halve the map
+            layers += conv(M if stage == 0 else M // 2, M, 1 if stage == 0 else 2)
+            for _ in range(2 * n - 1):
+                layers += conv(M, M)
+        net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+        images, labels = torch.randn(16, 3, 32, 32), torch.randint(0, 10, (16,))
+        nn.functional.cross_entropy(net(images), labels).backward()
+    convs = [m for m in net if isinstance(m, nn.Conv2d)]
+    assert len(convs) + 1 == 6 * n + 2, len(convs)
+    first, last = (c.weight.grad.norm().item() for c in (convs[0], convs[-1]))  # type: ignore[union-attr]
+    return first / last
+
+
 def _specs() -> list[Spec]:
     r = _report
     specs = [
@@ -457,8 +538,21 @@ def _specs() -> list[Spec]:
                        f"{human(v)}; 358M is what they give if the 3x3 filters read 128 channels "
                        f"(a slip in the example). GoogLeNet's real module 3b costs "
                        f"{human(_module_macs('inception3b'))}"),
+        Spec("GoogLeNet:1x1 Bottleneck", "Reduce weights such that entire CNN can be trained on one GPU",
+             "one GPU", None, "not computable",
+             "a statement about training hardware, which layer shapes do not give; the paper says "
+             "otherwise: GoogLeNet was trained on CPUs with Google's DistBelief system, and its "
+             "authors only estimate that a few high-end GPUs could train it within a week"),
         Spec("ResNet", "ILSVRC15 Winner (better than human level accuracy!)", "15", None, "not computable",
              _CONTEST.format("2015")),
+        Spec("ResNet: Training", "Training and validation error increases with more layers; this is "
+             "due to vanishing gradient", "vanishing gradient", _plain_gradient_ratio, "differs",
+             lambda v: f"in He et al.'s 56-layer plain network for CIFAR-10 (the deeper network of "
+                       f"the slide's Figure 1: 3x3 CONV layers, each with batch normalization), "
+                       f"the first CONV layer's weight gradient is {v:.3g} x the last one's at "
+                       "initialisation: the gradient does not vanish. The paper checks the same "
+                       "while training and blames a difficulty of optimisation instead",
+             check=lambda v: v < 0.01),
         Spec("ResNet: Bottleneck", "Also makes network deeper (ResNet-34 -> ResNet-50)", "34",
              lambda: _weight_layers("resnet34"), "reproduced",
              "CONV and FC layers on the longest path (the 1x1 projection shortcuts run beside it)"),
@@ -476,6 +570,18 @@ def _specs() -> list[Spec]:
         Spec("Summary of Popular CNNs", "GoogLeNet: only one FC layer is needed", "one",
              lambda: len(r("googlenet").fc_layers), "reproduced",
              "global average pooling leaves one 1024 -> 1000 FC layer"),
+        Spec("Summary of Popular CNNs", "GoogLeNet (v1): Batch Normalization", "Batch Normalization",
+             lambda: _norm_layers("googlenet", nn.modules.batchnorm._BatchNorm), "differs",
+             lambda v: f"GoogLeNet as its 2014 paper builds it, and cnnlib with it, has {v} batch "
+                       f"normalization layers and {_norm_layers('googlenet', nn.LocalResponseNorm)} "
+                       "local response normalization layers; batch normalization arrived with its "
+                       "successor, BN-Inception (Ioffe and Szegedy, 2015)",
+             check=lambda v: v > 0),
+        Spec("Summary of Popular CNNs", "Top-5 error: 16.4, 7.4, 6.7, 5.3 (one row)", "comparable",
+             _top5_networks, "differs",
+             lambda _: "; ".join(f"{col} {how}" for col, (_, how) in TOP5_MEASURED.items())
+                       + ": the row sets ensembles beside single networks",
+             check=lambda v: len(set(v.split(", "))) == 1),
         Spec("DenseNet", "Higher accuracy than ResNet", "higher accuracy", None, "not computable", _ACCURACY),
         Spec("DenseNet", "with fewer weights", "fewer weights",
              lambda: _share(r("densenet121").weights, r("resnet50").weights), "reproduced",
@@ -556,6 +662,10 @@ def _specs() -> list[Spec]:
              "depth, width and resolution", _efficientnet_scaling, "differs",
              "the released B1 to B7 use hand-set coefficients, not the compound formula: B1 scales "
              "depth and resolution only; B2 to B7 scale all three"),
+        Spec("References", "Wide ResNet: Zagoruyko and Komodakis, \"Wide residual networks.\" BMVC 2017",
+             "2017", lambda: _paper_year("wide_resnet50_2"), "differs",
+             lambda v: f"the paper appeared at BMVC {v}: the year of the paper cnnlib cites for "
+                       "wide_resnet50_2 (zagoruyko2016wide in references.bib)"),
     ]
     return specs
 

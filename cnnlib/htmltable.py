@@ -1,9 +1,12 @@
 """HTML tables for the book's reference pages that stay readable on a phone (420 px).
 
-Sphinx shows a wide table in a scroll box, which cuts columns off on a phone. These tables
-instead let long text wrap (``overflow-wrap: anywhere`` also breaks a long model name), keep
-numbers on one line, and shrink the font on narrow screens. The style sheet travels with the
-table, so a chapter needs nothing beyond ``IPython.display.HTML(html_table(...))``.
+Long text wraps (``overflow-wrap: anywhere`` also breaks a long model name) and numbers stay on
+one line. The type never shrinks below 0.85 of the page's text on a phone: a table too wide for
+the screen scrolls sideways in its output box instead. Colours come from the book theme's CSS
+variables (pydata-sphinx-theme's ``--pst-color-*``), so a table follows the reader's light or
+dark mode at AA contrast; the fallbacks after them are for a notebook outside the book. The
+style sheet travels with the table, so a chapter needs nothing beyond
+``IPython.display.HTML(html_table(...))``.
 """
 
 from __future__ import annotations
@@ -14,18 +17,20 @@ from collections.abc import Iterable, Sequence
 __all__ = ["Group", "Note", "Raw", "STYLE", "html_table"]
 
 STYLE = """<style>
-table.cnnlib-table {border-collapse: collapse; width: 100%; font-size: 0.85em; line-height: 1.3}
+table.cnnlib-table {border-collapse: collapse; width: 100%; font-size: 0.9em; line-height: 1.3}
 table.cnnlib-table th, table.cnnlib-table td {padding: 0.25em 0.4em; vertical-align: top;
-  border-bottom: 1px solid #ddd; text-align: left}
+  border-bottom: 1px solid var(--pst-color-border, #ddd); text-align: left}
 table.cnnlib-table td, table.cnnlib-table th {overflow-wrap: anywhere}
 table.cnnlib-table .num, table.cnnlib-table .text-right {text-align: right; white-space: nowrap;
   overflow-wrap: normal}
-table.cnnlib-table tr.group th {background: #f3f3f3; font-weight: 600; padding-top: 0.6em}
-table.cnnlib-table td.note {color: #555; font-size: 0.9em; border-bottom: 1px solid #bbb}
-table.cnnlib-table caption {caption-side: bottom; text-align: left; font-size: 0.9em}
+table.cnnlib-table tr.group th {background: var(--pst-color-surface, #f3f3f3); font-weight: 600;
+  padding-top: 0.6em}
+table.cnnlib-table td.note {color: var(--pst-color-text-muted, #555); font-size: 0.95em;
+  border-bottom: 1px solid var(--pst-color-border, #bbb)}
+table.cnnlib-table .counted {color: var(--pst-color-text-muted, #555)}
+table.cnnlib-table caption {caption-side: bottom; text-align: left; font-size: 0.95em}
 @media (max-width: 600px) {
-  table.cnnlib-table {font-size: 0.72em}
-  table.cnnlib-table th, table.cnnlib-table td {padding: 0.2em 0.2em}
+  table.cnnlib-table th, table.cnnlib-table td {padding: 0.2em 0.25em}
 }
 </style>"""
 
@@ -69,7 +74,9 @@ def html_table(header: Sequence[str], rows: Iterable[Sequence[object] | Group | 
         out.append("<colgroup>" + "".join(f'<col style="width: {w}%">' for w in widths) + "</colgroup>")
     if caption:
         out.append(_cell(caption, "caption"))
-    out.append("<thead><tr>" + "".join(_cell(h, "th", "num" if n else "")
+    # an empty header cell (the corner above row labels) is a plain cell: a header without text
+    # is announced as a column with no name
+    out.append("<thead><tr>" + "".join(_cell(h, "th" if str(h).strip() else "td", "num" if n else "")
                                        for h, n in zip(header, numeric, strict=True)) + "</tr></thead>")
     out.append("<tbody>")
     for row in rows:

@@ -215,7 +215,7 @@ def summary_html(table: dict[str, list[Cell]] | None = None) -> str:
         for cell in cells:
             text = escape(cell.lecture)
             if cell.counted and _norm(cell.counted) != _norm(cell.lecture):
-                text += f'<br><span style="color:#666">{escape(cell.counted)}</span>'
+                text += f'<br><span class="counted">{escape(cell.counted)}</span>'
             if cell.matches is False:
                 text += " ≠"
             if cell.note:

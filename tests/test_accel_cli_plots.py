@@ -37,6 +37,15 @@ def test_accel_summary_dataflow_and_input_options(capsys):
     assert "layer  " not in out  # no per-layer table with --summary
 
 
+def test_accel_labels_a_normalised_energy_table_and_never_prints_mac_per_mac(capsys):
+    """Eyeriss's table is in multiples of one MAC's energy: the output says so, in every line."""
+    rc, out = run_accel(["mobilenet_v1", "--hardware", "eyeriss"], capsys)
+    assert rc == 0
+    assert "MAC per MAC" not in out and " MAC-eq per MAC" in out and "not pJ" in out
+    rc, out = run_accel(["mobilenet_v1", "--hardware", "systolic32", "--summary"], capsys)
+    assert " pJ per MAC" in out and "MAC-eq" not in out
+
+
 def test_accel_through_the_main_cli_reports_bad_input_as_an_error(capsys):
     from cnnlib.cli import main
 

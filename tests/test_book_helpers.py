@@ -49,3 +49,34 @@ def test_bad_columns_and_names_are_clear_errors():
         layer_frame(r, columns=("filter", "flops"))
     with pytest.raises(ValueError, match="names must be"):
         layer_frame(r, names="paper")
+
+
+def test_html_table_writes_an_empty_corner_as_a_plain_cell():
+    """A header cell without text would be announced as a column with no name."""
+    from cnnlib.htmltable import html_table
+
+    out = html_table(("", "MACs"), [("conv1", "105M")], style=False)
+    assert "<thead><tr><td></td><th>MACs</th></tr></thead>" in out
+
+
+def test_html_table_style_never_shrinks_type_and_follows_the_theme_colours():
+    """On a phone a wide table scrolls rather than shrinking below 0.85 of the text, and its
+    colours are the theme's (light or dark mode), with fallbacks outside the book."""
+    import re
+
+    from cnnlib.htmltable import STYLE
+
+    table = float(re.search(r"table\.cnnlib-table \{[^}]*font-size:\s*([0-9.]+)em", STYLE).group(1))
+    inner = [float(s) for s in re.findall(r"font-size:\s*([0-9.]+)em", STYLE)]
+    assert all(table * size >= 0.85 for size in inner if size != table), (table, inner)
+    assert "@media" not in STYLE or "font-size" not in STYLE.split("@media", 1)[1]
+    colours = re.findall(r"(?:color|background|border-bottom):[^;}]*", STYLE)
+    assert colours and all("var(--pst-color-" in c for c in colours), colours
+
+
+def test_lecture_summary_marks_counts_with_a_class_not_an_inline_colour():
+    """An inline grey is unreadable in dark mode; the class takes the theme's muted colour."""
+    from cnnlib.lecture import summary_html
+
+    html = summary_html()
+    assert 'class="counted"' in html and "color:#" not in html.replace(" ", "")

@@ -77,7 +77,7 @@ def test_counts_per_verdict(items):
     assert sum(counts.values()) == len(items) >= 150
     assert counts["reproduced"] >= 120
     # the known differences: truncations, slips and conventions the issue names
-    assert 10 <= counts["differs"] <= 25
+    assert 10 <= counts["differs"] <= 30
     assert counts["not computable"] >= 20
 
 
@@ -103,6 +103,44 @@ def test_the_differences_the_issue_names(items):
     assert goog.verdict == "reproduced" and "ceil" in goog.why and "1.58G" in goog.why
     nas = by_quote["Example: NASNet", "Search Space: Build model from popular layers"]
     assert nas.verdict == "differs" and "7x7 separable convolution" in nas.computed
+
+
+def test_the_slips_the_chapters_discuss_are_judged_from_a_computation(items):
+    """The lecture's non-numeric slips and dates that the book explains are ledger entries too,
+    each judged against something cnnlib computes (a model as its paper builds it, a formula,
+    references.bib), not typed in."""
+    by_quote = {(c.slide, c.quote): c for c in items}
+    bn = by_quote["Summary of Popular CNNs", "GoogLeNet (v1): Batch Normalization"]
+    assert (bn.verdict, bn.computed) == ("differs", 0) and "local response" in bn.why
+    vanishing = next(c for c in items if c.slide == "ResNet: Training")
+    assert vanishing.verdict == "differs" and vanishing.computed > 1   # the gradient grows
+    top5 = by_quote["Summary of Popular CNNs", "Top-5 error: 16.4, 7.4, 6.7, 5.3 (one row)"]
+    assert top5.verdict == "differs" and top5.computed == "5 networks, 1 network, 7 networks, 1 network"
+    wrn = next(c for c in items if c.slide == "References" and c.quote.startswith("Wide ResNet"))
+    assert (wrn.stated, wrn.computed, wrn.verdict) == ("2017", 2016, "differs")
+    alexnet = by_quote["Reduce Cost of FC Layers", "224x224 (the input drawn in the AlexNet figure)"]
+    assert (alexnet.computed, alexnet.verdict) == ("227x227", "differs")
+    gpu = by_quote["GoogLeNet:1x1 Bottleneck",
+                   "Reduce weights such that entire CNN can be trained on one GPU"]
+    assert gpu.verdict == "not computable" and "DistBelief" in gpu.why
+
+
+def test_lenet_283k_is_not_called_reproduced(items):
+    """The 283k "CONV MACs" are the paper's connections minus the FC MACs: arithmetic on its
+    totals, which no count of C1 and C3 gives; the ledger judges what C1 and C3 compute."""
+    c = next(c for c in items if c.quote == "LeNet-5, # of MACs (CONV layers)")
+    assert (c.stated, c.computed, c.verdict) == ("283k", 267_600, "differs")
+    assert "340,908 connections" in c.why and "282,828" in c.why
+
+
+def test_the_gradient_experiment_leaves_the_callers_random_state_alone():
+    import torch
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    ledger._plain_gradient_ratio(n=1)
+    assert torch.equal(torch.rand(3), expected)
 
 
 @pytest.mark.parametrize(("stated", "figure"), [

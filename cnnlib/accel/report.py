@@ -213,6 +213,7 @@ class AccelReport:
             f"DRAM traffic {human(self.dram_bytes)}B",
             f"energy {_energy(total, unit)} = {_per_mac(self.energy_per_mac, unit)} per MAC "
             f"(by level: {split})",
+            *([] if unit == "pJ" else [NORMALISED_NOTE]),
         ])
 
     def headline(self) -> str:
@@ -267,10 +268,22 @@ def _intensity(point: RooflinePoint) -> str:
     return "-" if not point.macs else f"{i:.1f}" if i < 100 else f"{i:,.0f}"
 
 
+#: What a normalised energy table's figures mean, printed under the totals that use one.
+NORMALISED_NOTE = ("(MAC-eq: energy in multiples of one MAC's, from a table normalised to the MAC "
+                   "such as Eyeriss's, not pJ; in Python, accel.hardware(NAME, "
+                   "energy=accel.TIMELOOP_EYERISS_45NM) prices a design in pJ)")
+
+
+def _unit_label(unit: str) -> str:
+    """``pJ``, or ``MAC-eq`` for a table in multiples of one MAC's energy (not "MAC", which
+    would print "15.7 MAC per MAC")."""
+    return "MAC-eq" if unit == "MAC" else unit
+
+
 def _energy(value: float, unit: str) -> str:
-    """Energy with an engineering prefix: ``1.23 uJ``; MAC-normalised tables say ``MAC``."""
+    """Energy with an engineering prefix: ``1.23 uJ``; MAC-normalised tables say ``MAC-eq``."""
     if unit != "pJ":
-        return f"{human(value)} {unit}"
+        return f"{human(value)} {_unit_label(unit)}"
     for prefix, scale in (("J", 1e12), ("mJ", 1e9), ("uJ", 1e6), ("nJ", 1e3)):
         if value >= scale:
             return f"{value / scale:.3g} {prefix}"
@@ -278,4 +291,4 @@ def _energy(value: float, unit: str) -> str:
 
 
 def _per_mac(value: float, unit: str) -> str:
-    return "-" if value == float("inf") else f"{value:.3g} {unit}"
+    return "-" if value == float("inf") else f"{value:.3g} {_unit_label(unit)}"
