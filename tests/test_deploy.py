@@ -411,3 +411,50 @@ def test_the_trials_accounts_keep_their_own_passwords_across_starts(tmp_path):
     pamela.authenticate("cnnhub-ann", first["cnnhub-ann"], service="login")
     with pytest.raises(pamela.PAMError):
         pamela.authenticate("cnnhub-ann", first["cnnhub-bob"], service="login")
+
+
+# ---------------------------------------------------------------- the student copy the launch buttons pull
+def test_the_student_copy_holds_the_chapters_and_nothing_of_the_labs(tmp_path):
+    """nbgitpuller clones the whole repository the launch buttons name: that one must be the copy."""
+    import student_copy
+
+    copy = student_copy.write_student_copy(tmp_path / "copy")
+    top = {p.name for p in copy.iterdir()}
+    assert {"chapters", "cnnlib", "intro.md", "README.md"} <= top
+    assert not top & {"labs", "tests", "autograder", "deploy", "course"}, top
+    assert student_copy.leaks_in(copy, student_copy.secret_regions()) == []
+    log = subprocess.run(["git", "-C", str(copy), "log", "--oneline"],
+                         capture_output=True, text=True, check=True)
+    assert len(log.stdout.splitlines()) == 1   # no history that could hold an older secret
+
+
+def _course_repo(tmp_path: Path, chapter: str) -> Path:
+    """A repository with lab 1's source and one chapter, committed."""
+    repo = tmp_path / "repo"
+    (repo / "labs" / "source" / "lab1_counting").mkdir(parents=True)
+    (repo / "chapters").mkdir()
+    nb = ROOT / "labs" / "source" / "lab1_counting" / "lab1_counting.ipynb"
+    (repo / "labs" / "source" / "lab1_counting" / nb.name).write_bytes(nb.read_bytes())
+    (repo / "chapters" / "leak.md").write_text(chapter)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    subprocess.run([*git, "init", "--quiet"], check=True)
+    subprocess.run([*git, "add", "--all"], check=True)
+    subprocess.run([*git, "commit", "--quiet", "-m", "course"], check=True)
+    return repo
+
+
+@pytest.mark.parametrize("how", ["a solution region pasted into a chapter", "a marker line"])
+def test_the_student_copy_refuses_a_chapter_that_holds_a_solution(tmp_path, how):
+    import nbformat
+    import student_copy
+
+    source = ROOT / "labs" / "source" / "lab1_counting" / "lab1_counting.ipynb"
+    solution = next(c.source for c in nbformat.read(source, as_version=4).cells
+                    if "### BEGIN SOLUTION" in c.source and c.cell_type == "code")
+    body = solution.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+    chapter = (f"# A chapter\n\n```python\n{body}\n```\n" if how.startswith("a solution")
+               else "```python\n### BEGIN HIDDEN TESTS\nassert True\n```\n")
+    repo = _course_repo(tmp_path, chapter)
+    with pytest.raises(student_copy.StudentCopyError, match="leak.md"):
+        student_copy.write_student_copy(tmp_path / "copy", repo=repo)
+    assert not (tmp_path / "copy").exists()

@@ -509,18 +509,21 @@ def test_no_submission_is_lost_when_the_hub_restarts(hub):
 
 
 def test_a_chapters_launch_button_opens_it_on_the_hub(hub, tmp_path):
-    """The book's JupyterHub button is an nbgitpuller link; it pulls the course into the home.
+    """The book's JupyterHub button is an nbgitpuller link; it pulls the course's student copy
+    (``deploy/student_copy.py``: chapters and cnnlib, no lab sources) into the home.
 
     The button appears once ``launch_buttons.jupyterhub_url`` names the course's hub
     (``tests/test_book_buttons.py`` builds the book so); here the hub is this test's own."""
+    import student_copy
     import yaml
 
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert "jupyterhub_url" in config["launch_buttons"] and config["repository"]["url"]
     # the course repository, served by git's own daemon on 127.0.0.1 (the student's sandbox sees no
     # folder of the host; nbgitpuller clones shallow, which git's "dumb" HTTP cannot serve)
+    copy = student_copy.write_student_copy(tmp_path / "student-copy")
     clone = tmp_path / "course-companion.git"
-    subprocess.run(["git", "clone", "--quiet", "--bare", str(ROOT), str(clone)], check=True)
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(copy), str(clone)], check=True)
     (port,) = _free_ports(1)
     daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={tmp_path}",
                                "--listen=127.0.0.1", f"--port={port}", str(tmp_path)],
@@ -532,8 +535,7 @@ def test_a_chapters_launch_button_opens_it_on_the_hub(hub, tmp_path):
                 break
             time.sleep(0.1)
         repo, page = f"git://127.0.0.1:{port}/{clone.name}", "chapters/alexnet.md"
-        branch = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--abbrev-ref", "HEAD"],
-                                capture_output=True, text=True, check=True).stdout.strip()
+        branch = "main"   # the student copy's one branch
         # the link sphinx-book-theme writes: /hub/user-redirect/git-pull?repo=...&urlpath=...&branch=...
         params = {"repo": repo, "urlpath": f"lab/tree/course-companion/{page}", "branch": branch}
         auth = {"Authorization": f"token {hub.user_token(STUDENT)}"}
@@ -547,6 +549,9 @@ def test_a_chapters_launch_button_opens_it_on_the_hub(hub, tmp_path):
         assert '"phase": "finished"' in events, events[-1500:]
         opened = hub.server(STUDENT, "GET", f"api/contents/course-companion/{page}").json()
         assert opened["type"] in {"file", "notebook"}
+        listing = hub.server(STUDENT, "GET", "api/contents/course-companion").json()["content"]
+        pulled = {item["name"] for item in listing}
+        assert "chapters" in pulled and not pulled & {"labs", "tests", "autograder"}, pulled
     finally:
         daemon.terminate()
         daemon.wait(10)
