@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import resource
 import select
 import signal
@@ -148,12 +149,31 @@ def _vm_size() -> int:
 
 
 # ---------------------------------------------------------------- the helper: namespaces, and B
+def _bindings_under(root: str) -> list[str]:
+    """Mount points below ``root`` (the read-only bindings of a venv or repository under /tmp)."""
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])  # \040: space
+            if point.startswith(root + "/"):
+                found.append(point)
+    return sorted(set(found))
+
+
 def _mount_notebook_places(req: dict) -> None:
     """Everything the notebook may write, new and sized; the rest read-only."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     cover_proc("/proc")
+    # a venv or repository under /tmp (a CI clone) is bound into the sandbox's /tmp: bound again
+    # on top of the notebook's new /tmp, so the notebook still sees it
+    kept = {path: os.open(path, os.O_PATH) for path in _bindings_under("/tmp")}
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(req['tmp_mb'])}m,mode=1777")
+    for path, fd in kept.items():
+        os.makedirs(path, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
     _mount("tmpfs", HOME, "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(req['home_mb'])}m,mode=755")
     for name in DEVICES:
         path = f"/dev/{name}"
@@ -383,26 +403,29 @@ class Server:
             c_fd = os.pidfd_open(c)
             select.select([c_fd], [], [], 5)
             os.close(c_fd)
-        pid, wstatus = os.waitpid(c, os.WNOHANG)
+        pid, wstatus = os.waitpid(c, os.WNOHANG)  # how it ended, if it ended by itself
         if nb["b"] is not None:
             # pid 1 of the notebook: killing it kills every process of the notebook
             try:
                 signal.pidfd_send_signal(nb["b"], signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            select.select([nb["b"]], [], [], 30)  # readable once B, so the whole namespace, is gone
-            os.close(nb["b"])
         else:
             try:
                 os.killpg(c, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        if pid == 0:  # still running: killed
+        killed = pid == 0
+        if killed:  # still running: it dies with its namespace, which waits for us to reap it
             try:
                 os.kill(c, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             os.waitpid(c, 0)
+        if nb["b"] is not None:
+            select.select([nb["b"]], [], [], 30)  # readable once B, so the whole namespace, is gone
+            os.close(nb["b"])
+        if killed:
             return {"reaped": nb["nonce"], "exit": None, "signal": None}
         return {"reaped": nb["nonce"],
                 "exit": os.WEXITSTATUS(wstatus) if os.WIFEXITED(wstatus) else None,

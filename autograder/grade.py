@@ -100,8 +100,9 @@ def _missing_cell(course: Course, lab: str, notebook: str, gid: str) -> Notebook
         graded = {c.name: c for c in [*record.grade_cells, *record.task_cells]}
         solutions = {c.name for c in record.solution_cells}
         tasks = {c.name for c in record.task_cells}
-        return OverwriteCells(config=course.config).missing_cell_transform(
+        cell = OverwriteCells(config=course.config).missing_cell_transform(
             source, graded[gid].max_score, is_solution=gid in solutions, is_task=gid in tasks)
+    return nbformat.from_dict(cell)
 
 
 def match_cells(course: Course, lab: str, notebook: str, nb: NotebookNode, cells: list[SourceCell],

@@ -330,7 +330,8 @@ class Executor:
         if outcome["status"] == "died" and not outcome.get("reason"):
             outcome["reason"] = _death_reason(outcome, reaped, oom, memory_mb)
         elif oom:
-            outcome["note"] = f"a process of the notebook was killed: out of memory (over {memory_mb} MB)"
+            killed = f"a process of the notebook was killed: out of memory (over {memory_mb} MB)"
+            outcome["note"] = "; ".join(n for n in (outcome.get("note"), killed) if n)
         return outcome
 
     def _interrupt(self, nonce: str):
@@ -363,6 +364,7 @@ class _Notebook:
         self.conn, self.nonce, self.job, self.interrupt = conn, nonce, job, interrupt
         self.started = False  # the notebook's own code got its first cell
         self.cells: list[dict] = []
+        self.notes: list[str] = []
         self.received = 0
 
     def _recv(self, deadline: float, limit: int):
@@ -400,6 +402,7 @@ class _Notebook:
             if isinstance(reply, dict) and "status" in reply:
                 reply.setdefault("cells", self.cells)
                 reply.setdefault("where", where)
+                reply["note"] = "; ".join(self.notes)
                 return reply
             self.cells.append(reply)
             if note:
@@ -408,7 +411,7 @@ class _Notebook:
             channel.send(self.conn, {"stop": True})
         except OSError:
             pass
-        return {"status": "ok", "cells": self.cells, "reason": ""}
+        return {"status": "ok", "cells": self.cells, "reason": "", "note": "; ".join(self.notes)}
 
     def _answer(self, index: int, deadline: float, cell_timeout: float | None):
         """(the cell's checked answer, an extra output or None), or a final reply (died, timeout)."""
@@ -447,6 +450,8 @@ class _Notebook:
         answer = {"outputs": outputs,
                   "execution_count": count if isinstance(count, int) else None}
         if timed_out is not None:
+            self.notes.append(f"code cell {index + 1} ran over ExecutePreprocessor.timeout "
+                              f"({cell_timeout:g} s) and was interrupted, as nbgrader does")
             return answer, {"output_type": "error", "ename": str(timed_out.get("ename", "CellTimeoutError")),
                             "evalue": str(timed_out.get("evalue", "")),
                             "traceback": [str(t) for t in timed_out.get("traceback", [])]}

@@ -334,22 +334,21 @@ def test_feedback_shows_answers_scores_and_no_hidden_code(graded):
     course = graded["course"]
     run_cli("feedback", LAB, "--course", str(course), "--student", "wrong_hidden", "--student", "spy",
             "--student", "correct")
-    hidden = [line.strip() for line in SOURCE_NB.read_text().split("BEGIN HIDDEN TESTS")[1:]]
     page = html_text(course / "feedback" / "wrong_hidden" / LAB / f"{LAB}.html")
     assert "return abs(a) + abs(b)" in page  # the student's answer
     assert "Score: 0.0 / 2.0" in page and "Score: 3.0 / 3.0" in page  # the scores
-    assert "Test test_add failed: AssertionError: add must handle negative numbers" in page
+    assert "Test test_add (2 points): failed. It checks: add: small integers" in page  # the lab's words
+    assert "Test test_conv_weights (3 points): passed. It checks: conv_weights: AlexNet's first layer" in page
     assert 'assert add(1, 2) == 3, "add(1, 2) should be 3"' in page  # the public test
     raw = (course / "feedback" / "wrong_hidden" / LAB / f"{LAB}.html").read_text()
-    for word in ["add(-7", "2.5, 0.25", "BEGIN HIDDEN TESTS", "conv2d_weights(C=C"]:
+    for word in ["add(-7", "2.5, 0.25", "BEGIN HIDDEN TESTS", "conv2d_weights(C=C", "negative numbers"]:
         assert word not in page and word not in raw, word
     assert "Traceback" not in page
     spy = html_text(course / "feedback" / "spy" / LAB / f"{LAB}.html")
-    assert "SPY" in spy  # its own output is shown...
-    assert "[hidden test code removed]" in spy
+    assert "SPY" in spy  # what it printed before any hidden test ran is shown...
+    assert "Output not shown in feedback" in spy  # ...what it printed after is not
     for word in ["add(-7", "2.5, 0.25", "conv2d_weights(C=C", "HIDDEN TESTS"]:
-        assert word not in spy, word  # ...but not the hidden tests it printed
-    assert hidden  # the source does have hidden tests
+        assert word not in spy, word
     # plain nbgrader's feedback would show them: the autograded notebook has them
     assert "add(-7, 7)" in (course / "autograded" / "wrong_hidden" / LAB / f"{LAB}.ipynb").read_text()
 
@@ -461,41 +460,6 @@ def test_dask_local_cluster(tmp_path):
     assert per_cell_scores(course) == expected
 
 
-LITTER = (  # leaves files and a process behind, in its folder and in /tmp
-    "import subprocess\n"
-    "open('left_behind.txt', 'w').write('x')\n"
-    "open('/tmp/left_in_tmp.txt', 'w').write('x')\n"
-    "open('/dev/shm/left_in_shm', 'w').write('x')\n"
-    "import os; os.makedirs(os.environ['MPLCONFIGDIR'], exist_ok=True)\n"
-    "open(os.path.join(os.environ['MPLCONFIGDIR'], 'matplotlibrc'), 'w').write('planted: 1')\n"
-    "try:\n    open('/planted_at_root', 'w')\n"
-    "except OSError as exc:\n    print('root is', type(exc).__name__)\n"
-    "subprocess.Popen(['sleep', '300'], start_new_session=True)\n" + CORRECT_ADD
-)
-SNOOP = (  # looks for them
-    "import os\n"
-    "procs = [open(f'/proc/{p}/cmdline').read() for p in os.listdir('/proc') if p.isdigit()]\n"
-    "print('cwd', os.getcwd(), sorted(os.listdir('.')), 'tmp', sorted(os.listdir('/tmp')))\n"
-    "print('sleeping', [p for p in procs if 'sleep' in p], 'shm', os.listdir('/dev/shm'),\n"
-    "      'rc', os.path.exists(os.path.join(os.environ['MPLCONFIGDIR'], 'matplotlibrc')))\n" + CORRECT_ADD
-)
-
-
-def test_each_notebook_starts_clean(tmp_path):
-    """A fresh working folder and no process left from the notebook graded before (same worker)."""
-    course, subs = tmp_path / "course", tmp_path / "subs"
-    run_cli("release", LAB, "--course", str(course), "--labs", str(LABS))
-    write(subs, "a_litter", student_nb(course, add=LITTER))
-    write(subs, "b_snoop", student_nb(course, add=SNOOP))
-    grade_cli(course, "--submissions", str(subs), "--workers", "1")
-    litter, snoop = outputs_text(course, "a_litter"), outputs_text(course, "b_snoop")
-    assert "root is OSError" in litter and "Traceback" not in litter, litter
-    for word in ["left_behind", "left_in_tmp", "left_in_shm"]:
-        assert word not in snoop, snoop
-    assert "sleeping [] shm [] rc False" in snoop, snoop
-    assert "cwd /tmp/job-" in snoop
-
-
 def test_progress_bar_on_a_terminal():
     import io
 
@@ -576,15 +540,21 @@ def test_check_every_lab():
     assert f"{len(labs)} passed, 0 failed" in proc.stdout
 
 
-def test_the_environment_is_bound_over_the_private_tmp_not_hidden_by_it():
-    """A CI clone or venv under /tmp must stay visible in the sandbox: its private /tmp is
-    mounted first, the read-only bindings on top, and the per-notebook reset spares them."""
-    from autograder import sandbox
+def test_the_environment_is_visible_to_notebooks_when_it_lives_under_tmp(tmp_path, monkeypatch):
+    """A CI clone or venv under /tmp must stay visible to a notebook: the sandbox binds it over its
+    private /tmp, and each notebook's own new /tmp binds it again (a module imported late works)."""
+    from autograder.sandbox import Executor
 
-    cmd = sandbox.bwrap_command(["true"])
-    tmpfs = cmd.index("--tmpfs")
-    binds = [i for i, arg in enumerate(cmd) if arg == "--ro-bind" and cmd[i + 1] not in ("/usr",)]
-    python_root = next(i for i in binds if cmd[i + 1] in sandbox._python_roots())
-    assert tmpfs < python_root
-    bound = cmd[cmd.index("AUTOGRADER_BOUND") + 1].split(os.pathsep)
-    assert str(sandbox.REPO / "cnnlib") in bound
+    assert str(tmp_path).startswith("/tmp/")
+    (tmp_path / "late_module.py").write_text("ANSWER = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # bound into the sandbox like any path of the environment
+    ex = Executor("bwrap", slot="tmp-test")
+    try:
+        reply = ex.run({"cells": ["import late_module\nprint('late', late_module.ANSWER)",
+                                  "open('/tmp/scratch', 'w').write('x')"],
+                        "files": {}, "timeout": 60, "memory_mb": 512, "env": {}})
+    finally:
+        ex.stop()
+    assert reply["status"] == "ok", reply
+    assert reply["cells"][0]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "late 42\n"}]
+    assert reply["cells"][1]["outputs"] == []  # and /tmp itself is the notebook's, writable
