@@ -43,8 +43,9 @@ def _safe_extract(zip_path: Path, dest: Path) -> set[str]:
             if not str(target).startswith(str(root) + os.sep) and target != root:
                 raise UsageError(f"{zip_path}: member {name!r} would be written outside the folder")
             mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
+            if stat.S_ISLNK(mode):  # not unpacked; its folders are, so its student is found and refused
                 links.add(name.rstrip("/"))
+                target.parent.mkdir(parents=True, exist_ok=True)
                 continue
             if info.is_dir():
                 target.mkdir(parents=True, exist_ok=True)

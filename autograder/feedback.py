@@ -11,9 +11,10 @@ and the JupyterHub extension find them), run on a *cleaned copy* of each autogra
   notebook's first test with hidden parts started are shown: later ones could carry a hidden
   test in any encoding (a hook that records it, base64, ...) and are replaced by a note. The
   instructor's autograded notebook keeps everything;
-- the HTML is sanitised as nbconvert does for untrusted notebooks (``sanitize_html``): no
-  student script, event handler or ``javascript:`` link survives; output types that could carry
-  one (JavaScript, SVG, widgets) and all student metadata are dropped.
+- the HTML is sanitised as nbconvert does for untrusted notebooks (``sanitize_html``), and
+  markdown cells too (nbgrader's template renders its graded ones unsanitised): no student
+  script, event handler or ``javascript:`` link survives; output types that could carry one
+  (JavaScript, SVG, widgets) and all student metadata are dropped.
 
 The export escapes every text cell a spreadsheet would read as a formula.
 """
@@ -34,6 +35,11 @@ from .course import Course, SourceCell, UsageError, atomic_write
 from .grade import INFRA, read_result
 
 SHOWN_MIMETYPES = ("text/plain", "image/png", "image/jpeg", "text/html")
+MARKDOWN_TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
+                 "h6", "hr", "i", "img", "li", "ol", "p", "pre", "span", "strong", "sub", "sup", "table",
+                 "tbody", "td", "th", "thead", "tr", "ul"}
+MARKDOWN_ATTRIBUTES = {"a": ["href", "title"], "img": ["src", "alt", "title"], "td": ["align"],
+                       "th": ["align"]}
 WITHHELD = ("[Output not shown in feedback: this cell ran after a test with hidden parts, so its output "
             "could contain them. Your own notebook has it.]\n")
 
@@ -47,6 +53,16 @@ def _test_line(cell, source: SourceCell | None) -> str:
                else f"partly passed ({score:g} of {max_score:g} points)")
     what = source.description if source is not None and source.description else "(no description in the lab)"
     return f"Test {meta['grade_id']} ({max_score:g} points): {verdict}. It checks: {what}\n"
+
+
+def safe_markdown(source: str) -> str:
+    """A markdown cell as sanitised HTML (nbgrader's feedback template renders graded markdown
+    cells without nbconvert's sanitiser): no script, no event handler, no ``javascript:`` link."""
+    import bleach
+    from nbconvert.filters.markdown import markdown2html
+
+    return bleach.clean(markdown2html(source), tags=MARKDOWN_TAGS, attributes=MARKDOWN_ATTRIBUTES,
+                        protocols={"http", "https", "mailto"}, strip=True)
 
 
 def _safe_output(out):
@@ -79,6 +95,8 @@ def clean_notebook(nb, source_cells: list[SourceCell]):
         gid = meta.get("grade_id")
         cell.metadata = {"nbgrader": meta} if meta else {}
         cell.pop("attachments", None)
+        if cell.cell_type == "markdown":
+            cell.source = safe_markdown(cell.source)
         if cell.cell_type != "code":
             continue
         is_test = utils.is_grade(cell) and not utils.is_solution(cell)

@@ -48,7 +48,8 @@ CANARY = f"canary-{secrets.token_hex(8)}"  # in the grader's environment: must n
 TIMEOUT = 40  # seconds per notebook
 CELL_TIMEOUT = 8  # ExecutePreprocessor.timeout in the course's configuration
 MEMORY = 512
-FORMULA_STUDENT = '=HYPERLINK("https://evil.example","grade")'
+WORKER_KILL_MARK = "4.321"  # n_worker_killed sleeps this long, in a child process the test can see
+FORMULA_STUDENT = '=HYPERLINK("evil.example","grade")'  # a folder name: no slash
 COURSE_CONFIG = f'''"""A course's nbgrader configuration: its own autograde step, and a per-cell timeout."""
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern,
@@ -260,7 +261,7 @@ def build_class(course: Path, subs: Path) -> dict[str, dict]:
     case("e_processes", 5, nb=student_nb(course, add=PROCESSES + CORRECT_ADD))
     flood = student_nb(course)
     at = cell_index(flood, "add") + 1
-    flood.cells[at:at] = [nbformat.v4.new_code_cell(f"print('{i}' * 1_000_000)") for i in range(10)] * 30
+    flood.cells[at:at] = [nbformat.v4.new_code_cell(f"print('{i % 10}' * 1_000_000)") for i in range(300)]
     case("f_output_flood", 5, nb=flood)
     # links: to the lab's source (solutions and hidden tests), to a classmate's notebook, a linked folder
     d = subs / "g_link_source" / LAB
@@ -301,7 +302,50 @@ def build_class(course: Path, subs: Path) -> dict[str, dict]:
     case("l_host_settings", 5, nb=student_nb(course, add=HOST_SETTINGS + CORRECT_ADD))
     case("m_litter", 5, nb=student_nb(course, add=LITTER + CORRECT_ADD))
     case("m_litter_next", 5, nb=student_nb(course, add=SNOOP + CORRECT_ADD))
+    # the grader kills the warm server (from outside) while this one's child process runs
+    case("n_worker_killed", 5, nb=student_nb(course, add=f"import subprocess\nsubprocess.run(['sleep', "
+                                                        f"'{WORKER_KILL_MARK}'])\n" + CORRECT_ADD))
     return cases
+
+
+def _children() -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            out.setdefault(ppid, []).append(int(entry.name))
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def kill_worker_during(grader: subprocess.Popen, marker: str) -> bool:
+    """Kill the warm server (from outside, SIGKILL) once a process whose command line ends with
+    ``marker`` runs under it; True if it did."""
+    while grader.poll() is None:
+        children = _children()
+        parent = {kid: pid for pid, kids in children.items() for kid in kids}
+        todo, tree = [grader.pid], []
+        while todo:
+            kids = children.get(todo.pop(), [])
+            tree += kids
+            todo += kids
+        for pid in tree:
+            if _cmdline(pid).strip().endswith(marker):
+                server = parent[parent[pid]]  # sleep <- the notebook's process <- the server
+                assert "autograder._server" in _cmdline(server)
+                os.kill(server, signal.SIGKILL)
+                return True
+        time.sleep(0.1)
+    return False
 
 
 def grade_class(base: Path, workers: int) -> dict:
@@ -310,12 +354,19 @@ def grade_class(base: Path, workers: int) -> dict:
     (course / "nbgrader_config.py").write_text(COURSE_CONFIG)
     run_cli("release", LAB, "--course", str(course), "--labs", str(LABS))
     cases = build_class(course, subs)
-    proc = run_cli("grade", LAB, "--course", str(course), "--labs", str(LABS), "--submissions", str(subs),
-                   "--workers", str(workers), "--timeout", str(TIMEOUT), "--memory", str(MEMORY),
-                   env={"AUTOGRADER_TEST_CANARY": CANARY}, timeout=1800)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "AUTOGRADER_TEST_CANARY": CANARY}
+    grader = subprocess.Popen([sys.executable, "-m", "autograder", "grade", LAB, "--course", str(course),
+                               "--labs", str(LABS), "--submissions", str(subs), "--workers", str(workers),
+                               "--timeout", str(TIMEOUT), "--memory", str(MEMORY)],
+                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = kill_worker_during(grader, WORKER_KILL_MARK)
+    out, err = grader.communicate(timeout=1800)
+    assert grader.returncode == 0, out + err
     results = {json.loads(p.read_text())["student_id"]: json.loads(p.read_text())
                for p in (course / "autograder" / LAB).glob("*.json")}
-    return {"course": course, "subs": subs, "cases": cases, "results": results, "proc": proc}
+    return {"course": course, "subs": subs, "cases": cases, "results": results, "stdout": out,
+            "stderr": err, "worker_killed": killed, "pages": {}}
 
 
 @pytest.fixture(scope="module")
@@ -341,11 +392,18 @@ def expect(threats, *students):
     assert not problems, "\n".join(problems)
 
 
+FEEDBACK_STUDENTS = ("b_environ", "i_spy_base64", "i_xss")
+
+
 def feedback_for(threats, *students) -> dict[str, str]:
-    course = threats["course"]
-    args = [a for s in students for a in ("--student", s)]
-    run_cli("feedback", LAB, "--course", str(course), *args)
-    return {s: (course / "feedback" / s / LAB / f"{LAB}.html").read_text() for s in students}
+    """Feedback pages (written once per class, for the students the tests read)."""
+    course, pages = threats["course"], threats["pages"]
+    if not pages:
+        wanted = set(FEEDBACK_STUDENTS) | {s for s in students if s in threats["results"]}
+        args = [a for s in sorted(wanted) for a in ("--student", s)]
+        run_cli("feedback", LAB, "--course", str(course), *args)
+        pages.update({s: (course / "feedback" / s / LAB / f"{LAB}.html").read_text() for s in wanted})
+    return {s: pages[s] for s in students}
 
 
 # ---------------------------------------------------------------- one test per row of the threat model
@@ -522,13 +580,18 @@ def test_the_course_configuration_applies(threats):
     ("c.Autograde.autograde_preprocessors = []", "Execute exactly once"),
 ])
 def test_a_configuration_the_grader_cannot_honour_is_refused(tmp_path, setting, words):
+    from autograder.course import Course, UsageError
+    from autograder.steps import autograde_steps
+
     course = tmp_path / "course"
     course.mkdir()
     (course / "nbgrader_config.py").write_text(f"c = get_config()  # noqa\n{setting}\n")
-    proc = run_cli("grade", LAB, "--course", str(course), "--labs", str(LABS), "--submissions",
-                   str(tmp_path), check=False)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert words in proc.stderr and "Traceback" not in proc.stderr
+    with pytest.raises(UsageError, match=words):
+        autograde_steps(Course(course, LABS))
+    if "extra_arguments" in setting:  # and on the command line: a clear message, exit status 2
+        proc = run_cli("grade", LAB, "--course", str(course), "--labs", str(LABS), "--submissions",
+                       str(tmp_path), check=False)
+        assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
 
 
 def test_grades_are_saved_by_nbgraders_own_steps(tmp_path):
@@ -572,53 +635,11 @@ def test_a_rerun_grades_again_what_the_grader_failed_on(threats):
     assert again["status"] == "graded" and again["score"] == 5
 
 
-def _children() -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            out.setdefault(ppid, []).append(int(entry.name))
-    return out
-
-
-def test_a_worker_failure_is_never_a_students_grade(tmp_path):
-    """The warm server is killed from outside while a notebook runs: that notebook is graded again
-    on a fresh worker, and the student gets their full grade."""
-    course, subs = tmp_path / "course", tmp_path / "subs"
-    run_cli("release", LAB, "--course", str(course), "--labs", str(LABS))
-    write(subs, "slow", student_nb(course, add="import time\ntime.sleep(8)\n" + CORRECT_ADD))
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.Popen([sys.executable, "-m", "autograder", "grade", LAB, "--course", str(course),
-                             "--labs", str(LABS), "--submissions", str(subs), "--workers", "1"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    killed, deadline = False, time.monotonic() + 300
-    while not killed and time.monotonic() < deadline and proc.poll() is None:
-        children = _children()
-        todo, tree = [proc.pid], []
-        while todo:
-            kids = children.get(todo.pop(), [])
-            tree += kids
-            todo += kids
-        for pid in tree:
-            try:
-                server = "autograder._server" in Path(f"/proc/{pid}/cmdline").read_bytes().decode()
-            except OSError:
-                continue
-            # the server's children: the helper, and the notebook's process while one runs
-            if server and len(children.get(pid, [])) >= 2:
-                time.sleep(1)  # the notebook is asleep in its first answer
-                os.kill(pid, signal.SIGKILL)
-                killed = True
-                break
-        time.sleep(0.2)
-    out, err = proc.communicate(timeout=600)
-    assert killed, "the worker was never caught running the notebook"
-    assert proc.returncode == 0, out + err
-    result = json.loads((course / "autograder" / LAB / "slow.json").read_text())
-    assert result["status"] == "graded" and result["score"] == 5, result
+def test_a_worker_failure_is_never_a_students_grade(threats):
+    """The warm server was killed from outside (SIGKILL) while n_worker_killed's notebook ran: that
+    notebook ran again on a fresh worker and the student has their full grade."""
+    assert threats["worker_killed"], "the worker was never caught running the notebook"
+    expect(threats, "n_worker_killed", "z_correct")
 
 
 # ---------------------------------------------------------------- the whole class, twice
