@@ -550,8 +550,9 @@ def test_the_environment_is_visible_to_notebooks_when_it_lives_under_tmp(tmp_pat
     monkeypatch.syspath_prepend(str(tmp_path))  # bound into the sandbox like any path of the environment
     ex = Executor("bwrap", slot="tmp-test")
     try:
-        reply = ex.run({"cells": ["import late_module\nprint('late', late_module.ANSWER)",
-                                  "open('/tmp/scratch', 'w').write('x')"],
+        reply = ex.run({"cells": [f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\nimport late_module\n"
+                                  "print('late', late_module.ANSWER)",
+                                  "_ = open('/tmp/scratch', 'w').write('x')"],
                         "files": {}, "timeout": 60, "memory_mb": 512, "env": {}})
     finally:
         ex.stop()

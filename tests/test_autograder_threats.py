@@ -327,9 +327,11 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def kill_worker_during(grader: subprocess.Popen, marker: str) -> bool:
-    """Kill the warm server (from outside, SIGKILL) once a process whose command line ends with
-    ``marker`` runs under it; True if it did."""
+def watch_grader(grader: subprocess.Popen, marker: str) -> dict:
+    """While the grader runs: kill its warm server (from outside, SIGKILL) once, when a process
+    whose command line ends with ``marker`` runs under it; and read, from the host, the
+    environment of every process under it (bubblewrap's included), looking for the canary."""
+    seen = {"killed": False, "leaks": set()}
     while grader.poll() is None:
         children = _children()
         parent = {kid: pid for pid, kids in children.items() for kid in kids}
@@ -338,14 +340,25 @@ def kill_worker_during(grader: subprocess.Popen, marker: str) -> bool:
             kids = children.get(todo.pop(), [])
             tree += kids
             todo += kids
+        sandboxes = [p for p in tree if _cmdline(p).startswith("/usr/bin/bwrap") or _cmdline(p).startswith(
+            "/bin/sh -c for f in")]  # bubblewrap and what runs in it (not, say, nbgrader's alembic)
         for pid in tree:
-            if _cmdline(pid).strip().endswith(marker):
+            ancestor, inside = pid, False
+            while ancestor in parent and not inside:
+                inside = ancestor in sandboxes
+                ancestor = parent[ancestor]
+            try:
+                if inside and CANARY.encode() in Path(f"/proc/{pid}/environ").read_bytes():
+                    seen["leaks"].add(_cmdline(pid)[:80])
+            except OSError:
+                pass
+            if not seen["killed"] and _cmdline(pid).strip().endswith(marker):
                 server = parent[parent[pid]]  # sleep <- the notebook's process <- the server
                 assert "autograder._server" in _cmdline(server)
                 os.kill(server, signal.SIGKILL)
-                return True
+                seen["killed"] = True
         time.sleep(0.1)
-    return False
+    return seen
 
 
 def grade_class(base: Path, workers: int) -> dict:
@@ -360,13 +373,13 @@ def grade_class(base: Path, workers: int) -> dict:
                                "--labs", str(LABS), "--submissions", str(subs), "--workers", str(workers),
                                "--timeout", str(TIMEOUT), "--memory", str(MEMORY)],
                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    killed = kill_worker_during(grader, WORKER_KILL_MARK)
+    seen = watch_grader(grader, WORKER_KILL_MARK)
     out, err = grader.communicate(timeout=1800)
     assert grader.returncode == 0, out + err
     results = {json.loads(p.read_text())["student_id"]: json.loads(p.read_text())
                for p in (course / "autograder" / LAB).glob("*.json")}
     return {"course": course, "subs": subs, "cases": cases, "results": results, "stdout": out,
-            "stderr": err, "worker_killed": killed, "pages": {}}
+            "stderr": err, "worker_killed": seen["killed"], "environ_leaks": seen["leaks"], "pages": {}}
 
 
 @pytest.fixture(scope="module")
@@ -418,6 +431,9 @@ def test_a_notebook_holds_nothing_of_the_grader_or_of_another_notebook(threats):
 
 
 def test_the_grader_environment_is_not_visible_inside(threats):
+    """From inside, and from the host: no process of the sandbox, bubblewrap's pid 1 included,
+    carries the grader's environment."""
+    assert not threats["environ_leaks"], threats["environ_leaks"]
     expect(threats, "b_environ")
     course = threats["course"]
     text = outputs_text(course, "b_environ")
