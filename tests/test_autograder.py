@@ -559,3 +559,32 @@ def test_the_environment_is_visible_to_notebooks_when_it_lives_under_tmp(tmp_pat
     assert reply["status"] == "ok", reply
     assert reply["cells"][0]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "late 42\n"}]
     assert reply["cells"][1]["outputs"] == []  # and /tmp itself is the notebook's, writable
+
+
+def test_output_caps_never_hide_a_failure():
+    """Past every cap, a cell still keeps its errors and the start of its stderr (nbgrader fails a
+    test cell on either), and says what it cut."""
+    from autograder.outputs import OutputBudget
+
+    budget = OutputBudget(cell_chars=100, notebook_chars=150)
+    budget.stream("stdout", "x" * 120)
+    budget.stream("stderr", "warning: deprecated")
+    budget.add({"output_type": "error", "ename": "AssertionError", "evalue": "wrong",
+                "traceback": ["line"] * 10_000})
+    first = budget.take()
+    kinds = [(o["output_type"], o.get("name")) for o in first]
+    assert ("error", None) in kinds and ("stream", "stderr") in kinds
+    assert sum(len(o.get("text", "")) for o in first if o.get("name") == "stdout") < 200
+    assert "not kept" in first[-1]["text"]
+    budget.stream("stdout", "y" * 120)  # the notebook's cap: only 50 characters were left
+    budget.add({"output_type": "error", "ename": "ValueError", "evalue": "", "traceback": []})
+    second = budget.take()
+    assert second[0]["text"] == "y" * 50 and second[1]["ename"] == "ValueError"
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_quoted():
+    from autograder.feedback import csv_safe
+
+    for text in ("=1+2", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"):
+        assert csv_safe(text) == "'" + text
+    assert csv_safe("alice") == "alice" and csv_safe(-1.5) == -1.5
