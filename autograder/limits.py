@@ -152,8 +152,14 @@ class Cgroup:
             return self.dirs[""] / v2
         return self.dirs[v1[0]] / v1[1]
 
-    def memory_usage(self) -> int:
-        return int(self._file("memory.current", ("memory", "memory.usage_in_bytes")).read_text())
+    def memory_held(self) -> int:
+        """Memory the group's processes hold and the kernel cannot reclaim: anonymous memory, mapped
+        files (the loaded libraries) and tmpfs. Its page cache is not counted: it is reclaimed."""
+        v2 = "" in self.dirs
+        stat = self._file("memory.stat", ("memory", "memory.stat")).read_text().split("\n")
+        values = dict(line.split(" ", 1) for line in stat if " " in line)
+        keys = ("anon", "file_mapped", "shmem") if v2 else ("total_rss", "total_mapped_file", "total_shmem")
+        return sum(int(values.get(k, 0)) for k in keys)
 
     def tasks(self) -> int:
         return int(self._file("pids.current", ("pids", "pids.current")).read_text())
@@ -168,31 +174,34 @@ class Cgroup:
 
     def record_baseline(self) -> None:
         """The warm server's own memory and tasks: a notebook's limits come on top of them."""
-        self.base_memory = self.memory_usage()
+        self.base_memory = self.memory_held()
         self.base_tasks = self.tasks()
 
     def limit(self, memory_mb: int, processes: int = PROCESSES) -> None:
         """Limits for the notebook about to run."""
-        memory = self.base_memory + memory_mb * 1024 * 1024
-        tasks = self.base_tasks + processes + 4  # + the notebook's A and B, and slack
+        extra = memory_mb * 1024 * 1024
+        try:
+            self._memory_limit(self.base_memory + extra)
+        except OSError:  # the kernel could not reclaim the group's cache down to it: count that too
+            self._memory_limit(int(self._file("memory.current", ("memory", "memory.usage_in_bytes"))
+                                   .read_text()) + extra)
+        tasks = str(self.base_tasks + processes + 4)  # + the notebook's pid 1 and its maker, and slack
+        _write(self._file("pids.max", ("pids", "pids.max")), tasks)
+
+    def _memory_limit(self, memory: int) -> None:
         if "" in self.dirs:
             _write(self.dirs[""] / "memory.max", str(memory))
             swap = self.dirs[""] / "memory.swap.max"
             if swap.exists():
                 _write(swap, "0")
-            _write(self.dirs[""] / "pids.max", str(tasks))
             return
         mem = self.dirs["memory"]
-        memsw = mem / "memory.memsw.limit_in_bytes"
+        limit, memsw = mem / "memory.limit_in_bytes", mem / "memory.memsw.limit_in_bytes"
         # memsw (memory + swap) may never be below the memory limit: change them in a safe order
-        order = [mem / "memory.limit_in_bytes", memsw]
-        current = int((mem / "memory.limit_in_bytes").read_text())
-        if memory > current:
-            order.reverse()
+        order = [limit, memsw] if memory <= int(limit.read_text()) else [memsw, limit]
         for path in order:
             if path.exists():
                 _write(path, str(memory))
-        _write(self.dirs["pids"] / "pids.max", str(tasks))
 
     def remove(self) -> None:
         """Remove the group once its processes are gone (they were killed just before)."""

@@ -234,10 +234,12 @@ def outputs_text(course: Path, student: str) -> str:
     return json.dumps([c.get("outputs", []) for c in nb.cells])
 
 
-def test_every_case_graded_as_expected(graded):
+def case_problems(cases: dict, results: dict, students, no_other_reason: bool = False) -> list[str]:
+    """How each student's result differs from their case (score, status, words in the reason);
+    ``no_other_reason``: a case graded without a reason must have none."""
     problems = []
-    for student, want in graded["cases"].items():
-        got = graded["results"].get(student)
+    for student in students:
+        want, got = cases[student], results.get(student)
         if got is None:
             problems.append(f"{student}: no result")
             continue
@@ -246,6 +248,13 @@ def test_every_case_graded_as_expected(graded):
                             f"expected {want['score']} {want['status']}")
         if want["reason"] and want["reason"].lower() not in got["reason"].lower():
             problems.append(f"{student}: reason {got['reason']!r} does not say {want['reason']!r}")
+        if no_other_reason and not want["reason"] and got["reason"]:
+            problems.append(f"{student}: unexpected reason {got['reason']!r}")
+    return problems
+
+
+def test_every_case_graded_as_expected(graded):
+    problems = case_problems(graded["cases"], graded["results"], graded["cases"])
     assert not problems, "\n".join(problems)
 
 

@@ -34,6 +34,7 @@ from test_autograder import (
     REPO,
     SANDBOX,
     SOURCE_NB,
+    case_problems,
     cell_index,
     outputs_text,
     run_cli,
@@ -388,20 +389,8 @@ def threats(tmp_path_factory):
 
 
 def expect(threats, *students):
-    """Each student got the score, status and reason their case says."""
-    problems = []
-    for sid in students:
-        want, got = threats["cases"][sid], threats["results"].get(sid)
-        if got is None:
-            problems.append(f"{sid}: no result")
-            continue
-        if got["score"] != want["score"] or got["status"] != want["status"]:
-            problems.append(f"{sid}: {got['score']} {got['status']} ({got['reason']}), expected "
-                            f"{want['score']} {want['status']}")
-        if want["reason"] and want["reason"].lower() not in got["reason"].lower():
-            problems.append(f"{sid}: reason {got['reason']!r} does not say {want['reason']!r}")
-        if not want["reason"] and want["status"] == "graded" and got["reason"]:
-            problems.append(f"{sid}: unexpected reason {got['reason']!r}")
+    """Each student got the score, status and reason their case says (and no other reason)."""
+    problems = case_problems(threats["cases"], threats["results"], students, no_other_reason=True)
     assert not problems, "\n".join(problems)
 
 
