@@ -9,6 +9,7 @@ one row of the table. The slow test grades the same class again with ``--workers
 
 from __future__ import annotations
 
+import ast
 import base64
 import csv
 import html
@@ -72,8 +73,17 @@ c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPrep
 c.ExecutePreprocessor.timeout = {CELL_TIMEOUT}
 '''
 
-HUNT = (  # looks for the server and other notebooks, and tries to ptrace and kill whatever it finds
+HUNT = (  # its descriptors and capabilities; the server and other notebooks: ptraced and killed
     "import ctypes, os, signal\n"
+    "fds = {}\n"
+    "for fd in os.listdir('/proc/self/fd'):\n"
+    "    try:\n"
+    "        fds[fd] = os.readlink(f'/proc/self/fd/{fd}').split(':')[0]\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "print('FDS', sorted(fds.values()))\n"
+    "print('CAPS', [line.split() for line in open('/proc/self/status')\n"
+    "               if line.startswith(('Cap', 'NoNew'))])\n"
     "pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
     "print('PROCS', [p for p in pids if p != os.getpid()])\n"
     "libc = ctypes.CDLL(None, use_errno=True)\n"
@@ -394,6 +404,13 @@ def expect(threats, *students):
     assert not problems, "\n".join(problems)
 
 
+def printed(course: Path, student: str, label: str):
+    """The Python value a student's notebook printed after ``label`` (``print(label, value)``)."""
+    nb = nbformat.read(str(course / "autograded" / student / LAB / f"{LAB}.ipynb"), as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    return ast.literal_eval(text.split(f"{label} ", 1)[1].split("\n", 1)[0])
+
+
 FEEDBACK_STUDENTS = ("b_environ", "i_spy_base64", "i_xss")
 
 
@@ -417,6 +434,11 @@ def test_a_notebook_holds_nothing_of_the_grader_or_of_another_notebook(threats):
     text = outputs_text(threats["course"], "a_hijack")
     assert "PROCS [1]" in text, text[:2000]  # its namespace's pid 1 only: no server, no other notebook
     assert "TRACED" not in text
+    fds = printed(threats["course"], "a_hijack", "FDS")
+    assert fds.count("socket") == 1 and "pipe" not in fds, fds  # its own channel, and files of its own
+    caps = dict(printed(threats["course"], "a_hijack", "CAPS"))
+    assert caps == {"CapInh:": "0" * 16, "CapPrm:": "0" * 16, "CapEff:": "0" * 16, "CapBnd:": "0" * 16,
+                    "CapAmb:": "0" * 16, "NoNewPrivs:": "1"}, caps
 
 
 def test_the_grader_environment_is_not_visible_inside(threats):
