@@ -112,13 +112,13 @@ def _run(args) -> int:
         print(f"released {args.lab} -> {path}")
         return 0
     if args.command == "grade":
-        from .grade import grade
+        from .grade import INFRA, grade
 
         summary = grade(course, args.lab, args.submissions, workers=args.workers, timeout=args.timeout,
                         memory_mb=args.memory, scheduler=args.scheduler, force=args.force,
                         students=args.student)
         print(summary.text())
-        return 0
+        return 1 if summary.counts()[INFRA] else 0
     if args.command == "feedback":
         from .feedback import feedback
 

@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from traitlets.config import Config
@@ -46,15 +47,28 @@ def _ensure_alembic_on_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
-def tree_hash(path: Path, skip=(".ipynb_checkpoints", "__pycache__")) -> str:
-    """A hash of every file's relative name and bytes under ``path``."""
+def tree_hash(path: Path, skip=(".ipynb_checkpoints", "__pycache__"), ignore=()) -> str:
+    """A hash of every file's relative name and bytes under ``path`` (``ignore``: top-level names
+    left out). A symbolic link counts as its target's name: it is never followed."""
     h = hashlib.sha256()
-    if path.is_file():
+    if path.is_file() and not path.is_symlink():
         h.update(path.read_bytes())
         return h.hexdigest()
-    for file in sorted(p for p in path.rglob("*") if p.is_file() and not (set(p.parts) & set(skip))):
-        h.update(str(file.relative_to(path)).encode() + b"\0")
-        h.update(hashlib.sha256(file.read_bytes()).digest())
+    entries = []
+    for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+        dirnames[:] = [d for d in dirnames if d not in skip]
+        for name in dirnames + filenames:
+            full = Path(dirpath) / name
+            rel = full.relative_to(path)
+            if str(rel) in ignore:
+                continue
+            if full.is_symlink():
+                entries.append((str(rel), b"link:" + os.readlink(full).encode()))
+            elif full.is_file():
+                entries.append((str(rel), hashlib.sha256(full.read_bytes()).digest()))
+    for rel, digest in sorted(entries):
+        h.update(rel.encode() + b"\0")
+        h.update(digest)
     return h.hexdigest()
 
 
@@ -197,16 +211,47 @@ class Course:
         with self.gradebook() as gb:
             return sorted(nb.name for nb in gb.find_assignment(lab).notebooks)
 
-    def hidden_test_cells(self, lab: str) -> dict[str, dict[str, str]]:
-        """{notebook: {grade_id: hidden test code}} from the course's copy of the source."""
-        out: dict[str, dict[str, str]] = {}
+    def source_cells(self, lab: str) -> dict[str, list[SourceCell]]:
+        """{notebook: its nbgrader cells, in order} from the course's copy of the lab source."""
+        out: dict[str, list[SourceCell]] = {}
         for path in sorted((self.root / "source" / lab).glob("*.ipynb")):
-            cells = json.loads(path.read_text()).get("cells", [])
-            hidden = {}
-            for cell in cells:
-                src = "".join(cell.get("source", ""))
-                meta = cell.get("metadata", {}).get("nbgrader", {})
-                if "BEGIN HIDDEN TESTS" in src and meta.get("grade_id"):
-                    hidden[meta["grade_id"]] = src
-            out[path.stem] = hidden
+            cells = []
+            for cell in json.loads(path.read_text()).get("cells", []):
+                meta = cell.get("metadata", {}).get("nbgrader")
+                if isinstance(meta, dict) and meta.get("grade_id"):
+                    cells.append(SourceCell(meta["grade_id"], cell.get("cell_type", "code"), meta,
+                                            "".join(cell.get("source", ""))))
+            out[path.stem] = cells
         return out
+
+
+@dataclass
+class SourceCell:
+    """One nbgrader cell of a lab's source, as the lab's author wrote it."""
+
+    grade_id: str
+    cell_type: str
+    nbgrader: dict  # its nbgrader metadata
+    source: str  # with solutions and hidden tests: never shown to a student
+
+    @property
+    def is_test(self) -> bool:
+        meta = self.nbgrader
+        return bool(meta.get("grade")) and not meta.get("solution") and self.cell_type == "code"
+
+    @property
+    def hidden(self) -> bool:
+        return "BEGIN HIDDEN TESTS" in self.source
+
+    @property
+    def points(self) -> float:
+        return float(self.nbgrader.get("points") or 0)
+
+    @property
+    def description(self) -> str:
+        """What the test checks, as the lab's first line says it (a docstring or a comment)."""
+        first = next((line.strip() for line in self.source.splitlines() if line.strip()), "")
+        for quote in ('"""', "'''"):
+            if first.startswith(quote):
+                return first.strip(quote).strip()
+        return first.lstrip("#").strip() if first.startswith("#") else ""

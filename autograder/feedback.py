@@ -4,12 +4,19 @@ Feedback is nbgrader's own (``GenerateFeedback``: its HTML template, ``GetGrades
 the gradebook, files in ``COURSE/feedback/STUDENT/LAB/`` where ``nbgrader release_feedback``
 and the JupyterHub extension find them), run on a *cleaned copy* of each autograded notebook:
 
-- a test cell with a hidden part shows only its public part (nbgrader's ``ClearHiddenTests``);
-- its outputs are replaced: passed, or for a failure the test's name and the error's last line
-  (``AssertionError: <the message the author wrote>``), never a traceback, which would quote
-  hidden code;
-- every remaining output of every cell is searched for lines of hidden-test code (a student's
-  code can print what it saw when the hidden tests ran) and such lines are redacted.
+- every test cell shows its public code, its name, its points, whether it passed, and what it
+  checks in the words of the lab's source (the test cell's first line, a docstring or a
+  comment); never anything produced while it ran, which the student's code controls;
+- a hidden test reaches the student's process only when it runs, so only outputs made before the
+  notebook's first test with hidden parts started are shown: later ones could carry a hidden
+  test in any encoding (a hook that records it, base64, ...) and are replaced by a note. The
+  instructor's autograded notebook keeps everything;
+- the HTML is sanitised as nbconvert does for untrusted notebooks (``sanitize_html``), and
+  markdown cells too (nbgrader's template renders its graded ones unsanitised): no student
+  script, event handler or ``javascript:`` link survives; output types that could carry one
+  (JavaScript, SVG, widgets) and all student metadata are dropped.
+
+The export escapes every text cell a spreadsheet would read as a formula.
 """
 
 from __future__ import annotations
@@ -18,94 +25,93 @@ import copy
 import csv
 import io
 import json
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
 import nbformat
 
-from .course import Course, UsageError, atomic_write
-from .grade import read_result
+from .course import Course, SourceCell, UsageError, atomic_write
+from .grade import INFRA, read_result
 
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-MESSAGE_LIMIT = 500
-REDACTED = "[hidden test code removed]"
-
-
-def _hidden_lines(hidden: dict[str, str]) -> set[str]:
-    lines = set()
-    for src in hidden.values():
-        inside = False
-        for line in src.splitlines():
-            if "BEGIN HIDDEN TESTS" in line:
-                inside = True
-                lines.add(line.strip())
-                continue
-            if "END HIDDEN TESTS" in line:
-                inside = False
-                lines.add(line.strip())
-                continue
-            if inside and len(line.strip()) >= 8:
-                lines.add(line.strip())
-    return lines
+SHOWN_MIMETYPES = ("text/plain", "image/png", "image/jpeg", "text/html")
+MARKDOWN_TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
+                 "h6", "hr", "i", "img", "li", "ol", "p", "pre", "span", "strong", "sub", "sup", "table",
+                 "tbody", "td", "th", "thead", "tr", "ul"}
+MARKDOWN_ATTRIBUTES = {"a": ["href", "title"], "img": ["src", "alt", "title"], "td": ["align"],
+                       "th": ["align"]}
+WITHHELD = ("[Output not shown in feedback: this cell ran after a test with hidden parts, so its output "
+            "could contain them. Your own notebook has it.]\n")
 
 
-def redact(text: str, hidden: set[str]) -> str:
-    if not text or not hidden:
-        return text
-    out = []
-    for line in text.splitlines(keepends=True):
-        stripped = ANSI.sub("", line).strip()
-        if any(h in stripped for h in hidden):
-            out.append(REDACTED + ("\n" if line.endswith("\n") else ""))
-        else:
-            out.append(line)
-    return "".join(out)
+def _test_line(cell, source: SourceCell | None) -> str:
+    from nbgrader import utils
+
+    meta = cell.metadata.nbgrader
+    score, max_score = utils.determine_grade(cell)
+    verdict = ("passed" if score == max_score else "failed" if not score
+               else f"partly passed ({score:g} of {max_score:g} points)")
+    what = source.description if source is not None and source.description else "(no description in the lab)"
+    return f"Test {meta['grade_id']} ({max_score:g} points): {verdict}. It checks: {what}\n"
 
 
-def _redact_output(out, hidden: set[str]):
-    if out.output_type == "stream":
-        out.text = redact(out.text, hidden)
-    elif out.output_type == "error":
-        out.evalue = redact(out.evalue, hidden)
-        out.traceback = [redact(t, hidden) for t in out.traceback]
-    else:
-        for key, value in list(out.get("data", {}).items()):
-            if isinstance(value, str):
-                out.data[key] = redact(value, hidden)
-            elif isinstance(value, list):
-                out.data[key] = [redact(v, hidden) if isinstance(v, str) else v for v in value]
+def safe_markdown(source: str) -> str:
+    """A markdown cell as sanitised HTML (nbgrader's feedback template renders graded markdown
+    cells without nbconvert's sanitiser): no script, no event handler, no ``javascript:`` link."""
+    import bleach
+    from nbconvert.filters.markdown import markdown2html
+
+    return bleach.clean(markdown2html(source), tags=MARKDOWN_TAGS, attributes=MARKDOWN_ATTRIBUTES,
+                        protocols={"http", "https", "mailto"}, strip=True)
+
+
+def _safe_output(out):
+    """An output that can be shown: allowed mimetypes and no metadata but image sizes."""
+    if out.output_type in ("stream", "error"):
+        return out
+    data = {k: v for k, v in out.get("data", {}).items() if k in SHOWN_MIMETYPES}
+    if not data:
+        return None
+    out.data = data
+    sizes = {}
+    for mime, meta in (out.get("metadata") or {}).items():
+        if mime in ("image/png", "image/jpeg") and isinstance(meta, dict):
+            sizes[mime] = {k: v for k, v in meta.items() if k in ("width", "height") and isinstance(v, int)}
+    out.metadata = sizes
     return out
 
 
-def clean_notebook(nb, hidden_cells: dict[str, str]):
+def clean_notebook(nb, source_cells: list[SourceCell]):
     """A copy of an autograded notebook that is safe to show the student."""
+    from nbgrader import utils
     from nbgrader.preprocessors import ClearHiddenTests
 
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    hidden = _hidden_lines(hidden_cells)
+    by_id = {c.grade_id: c for c in source_cells}
+    hidden = {c.grade_id for c in source_cells if c.hidden}
+    tainted = False  # once a hidden test has run, the student's process has seen it
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         gid = meta.get("grade_id")
-        if cell.cell_type == "code" and gid in hidden_cells:
-            failed = [o for o in cell.outputs if o.output_type == "error"]
-            stderr = [o for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
-            if failed:
-                err = failed[-1]
-                message = f"{err.ename}: {redact(ANSI.sub('', err.evalue), hidden)}".strip()
-                if len(message) > MESSAGE_LIMIT:
-                    message = message[:MESSAGE_LIMIT] + " ..."
-                text = (f"Test {gid} failed: {message}\n"
-                        "(This test has hidden parts; their code is not shown.)\n")
-                cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=text)]
-            elif stderr:
-                text = f"Test {gid} wrote to stderr, which nbgrader counts as a failure.\n"
-                cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=text)]
-            else:
-                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"Test {gid} passed.\n")]
-        elif cell.cell_type == "code":
-            cell.outputs = [_redact_output(o, hidden) for o in cell.outputs]
+        cell.metadata = {"nbgrader": meta} if meta else {}
+        cell.pop("attachments", None)
+        if cell.cell_type == "markdown":
+            cell.source = safe_markdown(cell.source)
+        if cell.cell_type != "code":
+            continue
+        is_test = utils.is_grade(cell) and not utils.is_solution(cell)
+        runs_hidden = is_test and gid in hidden
+        if is_test:
+            outputs = [] if (tainted or runs_hidden) else [o for o in map(_safe_output, cell.outputs) if o]
+            line = _test_line(cell, by_id.get(gid))
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=line), *outputs]
+        elif tainted and cell.outputs:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=WITHHELD)]
+        else:
+            cell.outputs = [o for o in map(_safe_output, cell.outputs) if o]
+        tainted = tainted or runs_hidden
+    keep = ("kernelspec", "language_info")
+    nb.metadata = {k: copy.deepcopy(v) for k, v in nb.metadata.items() if k in keep}
     nb, _ = ClearHiddenTests(enforce_metadata=False)(nb, {})
     return nb
 
@@ -123,7 +129,7 @@ def feedback(course: Course, lab: str, students: list[str] | None = None) -> lis
     if not graded:
         raise UsageError(f"nothing graded for {lab} in {course.root}: "
                          f"run `python -m autograder grade {lab}` first")
-    hidden = course.hidden_test_cells(lab)
+    source = course.source_cells(lab)
     clean_root = Path(tempfile.mkdtemp(prefix=".feedback-", dir=course.root))
     written = []
     try:
@@ -132,14 +138,16 @@ def feedback(course: Course, lab: str, students: list[str] | None = None) -> lis
             dst = clean_root / sid / lab
             dst.mkdir(parents=True)
             for path in src.iterdir():
-                if path.suffix == ".ipynb":
+                if path.suffix == ".ipynb" and not path.is_symlink():
                     nb = nbformat.read(str(path), as_version=4)
-                    nbformat.write(clean_notebook(nb, hidden.get(path.stem, {})), str(dst / path.name))
-                elif path.is_file() and path.name in {"timestamp.txt", "submission_secret.txt"}:
+                    nbformat.write(clean_notebook(nb, source.get(path.stem, [])), str(dst / path.name))
+                elif path.is_file() and not path.is_symlink() and path.name in {"timestamp.txt",
+                                                                                "submission_secret.txt"}:
                     # nbgrader's release_feedback finds the student's feedback by this secret
                     shutil.copyfile(path, dst / path.name)
         cfg = copy.deepcopy(course.config)
         cfg.CourseDirectory.autograded_directory = clean_root.name
+        cfg.HTMLExporter.sanitize_html = True  # no student script runs in the feedback
         from nbgrader.coursedir import CourseDirectory
 
         api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
@@ -155,12 +163,21 @@ def feedback(course: Course, lab: str, students: list[str] | None = None) -> lis
 
 EXPORT_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "reason", "auto_score",
                  "manual_score", "needs_manual_grade", "timestamp"]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """A text cell a spreadsheet would run as a formula, made plain text (OWASP's advice: a quote)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def export_rows(course: Course) -> list[dict]:
     """One row per student and lab; scores from the gradebook (manual grades in). Every student on
     the roster (the gradebook's students: ``nbgrader db student add/import``) has a row for every
-    lab, with status ``missing`` and score 0 where nothing was handed in."""
+    lab, with status ``missing`` and score 0 where nothing was handed in. A submission the grader
+    failed on (status ``error``) has no score: it is not graded yet."""
     rows = []
     with course.gradebook() as gb:
         roster = sorted(s.id for s in gb.students)
@@ -178,11 +195,13 @@ def export_rows(course: Course) -> list[dict]:
                 result = read_result(course, assignment.name, sid) or {}
                 grades = [g for nb in sub.notebooks for g in nb.grades]
                 manual = [g.manual_score for g in grades if g.manual_score is not None]
+                graded = result.get("status") != INFRA
                 rows.append({
                     "student_id": sid, "assignment": assignment.name,
-                    "score": round(float(sub.score), 4), "max_score": round(float(sub.max_score), 4),
+                    "score": round(float(sub.score), 4) if graded else "",
+                    "max_score": round(float(sub.max_score), 4),
                     "status": result.get("status", "ungraded"), "reason": result.get("reason", ""),
-                    "auto_score": round(sum(g.auto_score or 0 for g in grades), 4),
+                    "auto_score": round(sum(g.auto_score or 0 for g in grades), 4) if graded else "",
                     "manual_score": round(sum(manual), 4) if manual else "",
                     "needs_manual_grade": bool(sub.needs_manual_grade),
                     "timestamp": sub.timestamp.isoformat() if sub.timestamp else "",
@@ -196,6 +215,6 @@ def export(course: Course, out: str | Path | None = None) -> Path:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
     atomic_write(path.resolve(), buf.getvalue())
     return path

@@ -1,17 +1,22 @@
 """Grade a class: collect, sanitise (nbgrader), execute (sandboxed pool), save grades (nbgrader).
 
 The coordinating process does everything that touches the course directory, serially:
-copying submissions into ``submitted/``, nbgrader's sanitising preprocessors (``ClearOutput``,
-``DeduplicateIds``, ``OverwriteKernelspec``, ``OverwriteCells`` with deleted test cells added
-back, ``CheckCellMetadata``), and, when a notebook's outputs come back, nbgrader's
-``IgnorePattern``, ``LimitOutput``, ``SaveAutoGrades``, ``AssignLatePenalties`` and
-``CheckCellMetadata`` before writing ``autograded/``. Only this process opens the gradebook.
-The pool only executes code cells and returns their outputs (``autograder.pool``).
+collecting submissions (``autograder.collect``), nbgrader's configured sanitising steps and the
+configured autograde steps around execution (``autograder.steps``), writing ``autograded/`` and
+the gradebook. Only this process opens the gradebook. The pool only executes code cells and
+returns their outputs (``autograder.pool``), and nothing it returns is trusted: every output is
+checked, and a worker that failed is never a student's grade.
+
+Before nbgrader's steps, each notebook's nbgrader cells are matched to the lab's, cell by cell,
+so that one odd cell never costs the whole notebook: a cell whose grade_id the lab does not
+have, or a second copy of a cell (pasted), is graded as an ordinary cell; a deleted test cell
+is put back from the lab (as nbgrader's ``add_missing_cells`` does); a deleted answer cell is
+said in the reason (the tests that need it fail on their own).
 
 Each student's outcome is written last, atomically, to ``COURSE/autograder/LAB/STUDENT.json``
-with a key (a hash of the submission, the lab source and the limits); a run that finds a
-result with the same key skips that student, so a run killed at any point and started again
-finishes the class with every grade exactly once.
+with a key (a hash of the submission, the lab source and the limits) and the result of every
+graded cell; a run that finds a result with the same key skips that student, unless it records
+a failure of the grader (status ``error``), which is graded again.
 """
 
 from __future__ import annotations
@@ -25,94 +30,21 @@ import shutil
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
-from .course import Course, UsageError, atomic_write, tree_hash
+from .collect import REFUSED, collect, refusal
+from .course import Course, SourceCell, UsageError, atomic_write, tree_hash
+from .steps import Steps, autograde_steps
 
 MAX_EXTRA_FILES_BYTES = 50 * 1024 * 1024
-MAX_ZIP_BYTES = 2 * 1024 * 1024 * 1024
+MAX_NOTEBOOK_BYTES = 32 * 1024 * 1024
+MAX_CODE_CELLS = 2000
 ALLOWED_OUTPUTS = {"stream", "display_data", "execute_result", "error"}
-
-
-# ---------------------------------------------------------------- collecting submissions
-def _safe_extract(zip_path: Path, dest: Path) -> None:
-    total = 0
-    with zipfile.ZipFile(zip_path) as zf:
-        for info in zf.infolist():
-            name = info.filename
-            target = (dest / name).resolve()
-            if not str(target).startswith(str(dest.resolve()) + os.sep) and target != dest.resolve():
-                raise UsageError(f"{zip_path}: member {name!r} would be written outside the folder")
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            total += info.file_size
-            if total > MAX_ZIP_BYTES:
-                raise UsageError(f"{zip_path} unpacks to more than {MAX_ZIP_BYTES >> 20} MB")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out)
-
-
-def _find_root(folder: Path, lab: str) -> Path:
-    """The folder whose children are student folders (a zip may add one or two levels)."""
-    for candidate in [folder, *sorted(p for p in folder.iterdir() if p.is_dir()),
-                      *sorted(q for p in folder.iterdir() if p.is_dir() for q in p.iterdir() if q.is_dir())]:
-        if any((s / lab).is_dir() for s in candidate.iterdir() if s.is_dir()):
-            return candidate
-    return folder
-
-
-def collect(course: Course, lab: str, submissions: str | Path, tmp: Path) -> list[str]:
-    """Copy SUBDIR/<student>/<LAB>/ into COURSE/submitted/<student>/<LAB>/; the students found."""
-    src = Path(submissions)
-    if not src.exists():
-        raise UsageError(f"--submissions {src} does not exist")
-    if src.is_file():
-        if not zipfile.is_zipfile(src):
-            raise UsageError(f"--submissions {src} is neither a folder nor a zip file")
-        unpacked = tmp / "unzipped"
-        unpacked.mkdir()
-        _safe_extract(src, unpacked)
-        src = unpacked
-    root = _find_root(src, lab)
-    students = []
-    from nbgrader.coursedir import CourseDirectory
-
-    for student_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        sid = student_dir.name
-        try:
-            CourseDirectory(student_id=sid)
-        except Exception:  # noqa: BLE001 - nbgrader refuses some ids (e.g. with '+'): skip, loudly
-            print(f"skipping {student_dir}: {sid!r} is not a valid nbgrader student id", file=sys.stderr)
-            continue
-        students.append(sid)
-        dest = course.path("submitted", lab, sid)
-        sub = student_dir / lab
-        staged = Path(tempfile.mkdtemp(dir=course.root, prefix=".collect-"))
-        if sub.is_dir():
-            shutil.copytree(sub, staged / lab, symlinks=True,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        else:  # a misnamed or missing lab folder: keep what was handed in, graded as missing
-            shutil.copytree(student_dir, staged / lab, symlinks=True,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-            atomic_write(staged / lab / ".autograder-misplaced",
-                         f"no folder {lab}/ in the submission; found: "
-                         + ", ".join(sorted(p.name for p in student_dir.iterdir())[:10]))
-        if dest.exists() and tree_hash(dest) == tree_hash(staged / lab):
-            shutil.rmtree(staged)
-            continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(staged / lab, dest)
-        shutil.rmtree(staged, ignore_errors=True)
-    return students
+INFRA = "error"  # the status of a notebook the grader could not run: never a grade, graded again
 
 
 # ---------------------------------------------------------------- preparing one notebook
@@ -123,7 +55,7 @@ class Prepared:
     nb: NotebookNode | None = None
     resources: dict = field(default_factory=dict)
     job: dict | None = None
-    note: str = ""
+    notes: list[str] = field(default_factory=list)
     failure: str = ""
 
 
@@ -133,16 +65,11 @@ def _resources(course: Course, lab: str, student: str, notebook: str) -> dict:
                          "db_url": course.db_url}}
 
 
-def _preprocessors(course: Course, names: list):
-    out = []
-    for cls in names:
-        out.append(cls(config=course.config))
-    return out
-
-
-def _extra_files(course: Course, lab: str, subdir: Path) -> dict[str, str]:
-    """The submission's own non-notebook files, then the lab's (which win), base64, capped."""
+def _extra_files(course: Course, lab: str, subdir: Path, steps: Steps) -> dict[str, str]:
+    """The submission's own non-notebook files, then the lab's (which win, except those the
+    course's Autograde.exclude_overwriting keeps), base64, capped."""
     files: dict[str, bytes] = {}
+    keep = set(steps.exclude_overwriting.get(lab, []))
     total = 0
     for base in (subdir, course.root / "source" / lab):
         if not base.is_dir():
@@ -151,7 +78,9 @@ def _extra_files(course: Course, lab: str, subdir: Path) -> dict[str, str]:
             if path.is_symlink() or not path.is_file() or path.suffix == ".ipynb":
                 continue
             rel = str(path.relative_to(base))
-            if rel in ("timestamp.txt", ".autograder-misplaced") or ".ipynb_checkpoints" in rel:
+            if rel in ("timestamp.txt", REFUSED) or ".ipynb_checkpoints" in rel:
+                continue
+            if base != subdir and rel in files and rel in keep:
                 continue
             size = path.stat().st_size
             if total + size > MAX_EXTRA_FILES_BYTES:
@@ -161,33 +90,89 @@ def _extra_files(course: Course, lab: str, subdir: Path) -> dict[str, str]:
     return {k: base64.b64encode(v).decode() for k, v in files.items()}
 
 
-def prepare(course: Course, lab: str, student: str, notebook: str, limits: dict) -> Prepared:
-    from nbconvert.preprocessors import ClearOutputPreprocessor  # noqa: F401 - nbconvert present
-    from nbgrader.preprocessors import (
-        CheckCellMetadata,
-        ClearOutput,
-        DeduplicateIds,
-        OverwriteCells,
-        OverwriteKernelspec,
-    )
+def _missing_cell(course: Course, lab: str, notebook: str, gid: str) -> NotebookNode:
+    """A deleted graded cell, as nbgrader's OverwriteCells puts it back (solutions cleared)."""
+    from nbgrader.preprocessors import OverwriteCells
 
+    with course.gradebook() as gb:
+        source = gb.find_source_cell(gid, notebook, lab)
+        record = gb.find_notebook(notebook, lab)
+        graded = {c.name: c for c in [*record.grade_cells, *record.task_cells]}
+        solutions = {c.name for c in record.solution_cells}
+        tasks = {c.name for c in record.task_cells}
+        cell = OverwriteCells(config=course.config).missing_cell_transform(
+            source, graded[gid].max_score, is_solution=gid in solutions, is_task=gid in tasks)
+    return nbformat.from_dict(cell)
+
+
+def match_cells(course: Course, lab: str, notebook: str, nb: NotebookNode, cells: list[SourceCell],
+                notes: list[str]) -> None:
+    """Give each of the submission's nbgrader cells the lab's metadata, one cell at a time."""
+    by_id = {c.grade_id: c for c in cells}
+    seen: set[str] = set()
+    for index, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta is None:
+            continue
+        gid = meta.get("grade_id") if isinstance(meta, dict) else None
+        where = f"{cell.get('cell_type', 'a')} cell {index + 1}"
+        if not isinstance(gid, str) or gid not in by_id:
+            del cell.metadata["nbgrader"]
+            if gid:
+                notes.append(f"{where} has grade_id {str(gid)[:60]!r}, which the lab does not have: "
+                             "graded as an ordinary cell")
+            continue
+        if gid in seen:
+            del cell.metadata["nbgrader"]
+            notes.append(f"{where} is a second copy of cell {gid!r}: the copy was not graded")
+            continue
+        seen.add(gid)
+        cell.metadata["nbgrader"] = copy.deepcopy(by_id[gid].nbgrader)
+    for position, source in enumerate(cells):
+        if source.grade_id in seen:
+            continue
+        meta = source.nbgrader
+        if not (meta.get("grade") or meta.get("task")):
+            notes.append(f"the answer cell {source.grade_id!r} was deleted: the tests that need it fail")
+            continue
+        index = 0
+        for earlier in reversed(cells[:position]):
+            found = [i for i, c in enumerate(nb.cells)
+                     if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == earlier.grade_id]
+            if found:
+                index = found[0] + 1
+                break
+        nb.cells.insert(index, _missing_cell(course, lab, notebook, source.grade_id))
+        seen.add(source.grade_id)
+        kind = "test cell" if source.is_test else "cell"
+        notes.append(f"the {kind} {source.grade_id!r} was deleted: put back from the lab")
+
+
+def prepare(course: Course, lab: str, student: str, notebook: str, limits: dict, steps: Steps,
+            cells: list[SourceCell]) -> Prepared:
     prep = Prepared(student, notebook)
     subdir = course.path("submitted", lab, student)
-    path = subdir / f"{notebook}.ipynb"
-    misplaced = subdir / ".autograder-misplaced"
-    if misplaced.exists():
-        prep.failure = misplaced.read_text()
+    refused = subdir / REFUSED
+    if refused.is_file() and not refused.is_symlink():
+        prep.failure = refused.read_text()[:1000]
         return prep
+    why = refusal(subdir)
+    if why:
+        prep.failure = why
+        return prep
+    path = subdir / f"{notebook}.ipynb"
     if not path.exists():
         others = sorted(p for p in subdir.glob("*.ipynb"))
         if len(others) == 1:
-            prep.note = f"graded {others[0].name} as {notebook}.ipynb (misnamed)"
+            prep.notes.append(f"graded {others[0].name} as {notebook}.ipynb (misnamed)")
             path = others[0]
         else:
             found = ", ".join(p.name for p in others) or "no notebook"
             prep.failure = f"{notebook}.ipynb is missing from the submission (found: {found})"
             return prep
     try:
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            raise ValueError(f"it is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
         raw = path.read_bytes()
         if not raw.strip():
             raise ValueError("the file is empty")
@@ -199,18 +184,21 @@ def prepare(course: Course, lab: str, student: str, notebook: str, limits: dict)
         return prep
     resources = _resources(course, lab, student, notebook)
     try:
-        for pp in _preprocessors(course, [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-                                          CheckCellMetadata]):
+        match_cells(course, lab, notebook, nb, cells, prep.notes)
+        for pp in steps.sanitize + steps.before:
             nb, resources = pp(nb, resources)
     except Exception as exc:  # noqa: BLE001 - nbgrader refuses it (e.g. broken cell metadata)
         prep.failure = (f"nbgrader could not read the notebook's cells "
                         f"({type(exc).__name__}: {str(exc)[:300]})")
         return prep
+    code = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    if len(code) > MAX_CODE_CELLS:
+        prep.failure = f"the notebook has {len(code)} code cells, more than the {MAX_CODE_CELLS} graded"
+        return prep
     prep.nb, prep.resources = nb, resources
-    cells = [cell.source for cell in nb.cells if cell.cell_type == "code"]
-    prep.job = {"id": f"{student}-{notebook}"[:60], "cells": cells,
-                "files": _extra_files(course, lab, subdir),
+    prep.job = {"cells": code, "files": _extra_files(course, lab, subdir, steps),
                 "timeout": limits["timeout"], "memory_mb": limits["memory_mb"],
+                "cell_timeout": steps.cell_timeout, "timeout_error": steps.timeout_error,
                 "env": {"NBGRADER_EXECUTION": "autograde"}}
     return prep
 
@@ -245,22 +233,13 @@ def _not_run(reason: str) -> NotebookNode:
                                   traceback=[f"NotRun: this cell did not run: {reason}"])
 
 
-def save(course: Course, lab: str, prep: Prepared, reply: dict) -> tuple[str, str]:
-    """Merge outputs into the sanitised notebook, run nbgrader's saving preprocessors. (status, reason)."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
+def save(course: Course, lab: str, prep: Prepared, reply: dict, steps: Steps) -> tuple[str, str]:
+    """Merge outputs into the sanitised notebook, run the configured steps after execution
+    (nbgrader's: saving the grades among them). (status, reason)."""
     from nbgrader import utils
-    from nbgrader.preprocessors import (
-        AssignLatePenalties,
-        CheckCellMetadata,
-        IgnorePattern,
-        LimitOutput,
-    )
 
-    status = {"ok": "graded", "timeout": "timeout", "died": "died"}.get(
-        reply.get("status"), "died")
+    status = {"ok": "graded", "timeout": "timeout", "died": "died"}.get(reply.get("status"), "died")
     reason = str(reply.get("reason") or "")
-    if reply.get("status") == "error":
-        reason = reason or "the grading worker failed"
     results = reply.get("cells") if isinstance(reply.get("cells"), list) else []
     nb = prep.nb
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
@@ -276,51 +255,39 @@ def save(course: Course, lab: str, prep: Prepared, reply: dict) -> tuple[str, st
             if utils.is_grade(cell):
                 cell.outputs = [_not_run(reason or "the notebook stopped before it")]
     resources = prep.resources
-    for pp in _preprocessors(course, [IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                      _SaveAutoGradesOnce, AssignLatePenalties, CheckCellMetadata]):
+    for pp in steps.after:
         nb, resources = pp(nb, resources)
     prep.nb = nb
     return status, reason
 
 
-def _save_autograde_cls():
-    from nbgrader.api import Gradebook
-    from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
+def cell_results(nb: NotebookNode, notebook: str) -> list[dict]:
+    """Every graded cell of an autograded notebook: what it scored and why."""
+    from nbgrader import utils
 
-    class SaveAutoGradesOnce(SaveAutoGrades):
-        """nbgrader's SaveAutoGrades, committed once per notebook (atomic, and much faster)."""
-
-        def preprocess(self, nb, resources):
-            self.notebook_id = resources["nbgrader"]["notebook"]
-            self.assignment_id = resources["nbgrader"]["assignment"]
-            self.student_id = resources["nbgrader"]["student"]
-            self.db_url = resources["nbgrader"]["db_url"]
-            self.gradebook = Gradebook(self.db_url)
-            with self.gradebook:
-                session = self.gradebook.db
-                real_commit = session.commit
-                session.commit = lambda: None
-                try:
-                    nb, resources = NbGraderPreprocessor.preprocess(self, nb, resources)
-                finally:
-                    del session.commit
-                real_commit()
-            return nb, resources
-
-    return SaveAutoGradesOnce
-
-
-class _Lazy:
-    def __init__(self, factory):
-        self.factory, self.cls = factory, None
-
-    def __call__(self, *args, **kwargs):
-        if self.cls is None:
-            self.cls = self.factory()
-        return self.cls(*args, **kwargs)
-
-
-_SaveAutoGradesOnce = _Lazy(_save_autograde_cls)
+    out = []
+    for cell in nb.cells:
+        if not utils.is_grade(cell):
+            continue
+        meta = cell.metadata.nbgrader
+        max_points = float(meta.get("points") or 0)
+        if utils.is_solution(cell) or (cell.cell_type != "code"):
+            out.append({"notebook": notebook, "grade_id": meta["grade_id"], "points": None,
+                        "max_points": max_points, "passed": None, "status": "manual", "reason": ""})
+            continue
+        points, _ = utils.determine_grade(cell)
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        reason = ""
+        if errors:
+            reason = f"{errors[0].ename}: {errors[0].evalue}"[:300]
+        elif any(o.output_type == "stream" and o.get("name") == "stderr" for o in cell.outputs):
+            reason = "it wrote to stderr"
+        status = ("not run" if errors and errors[0].ename == "NotRun" else
+                  "passed" if points == max_points else "failed" if not points else "partial")
+        out.append({"notebook": notebook, "grade_id": meta["grade_id"], "points": points,
+                    "max_points": max_points, "passed": points == max_points, "status": status,
+                    "reason": reason})
+    return out
 
 
 # ---------------------------------------------------------------- per-student bookkeeping
@@ -334,14 +301,28 @@ def _zero_notebook(course: Course, lab: str, student: str, notebook: str) -> Non
         gb.db.commit()
 
 
-def _open_submission(course: Course, lab: str, student: str) -> None:
+def _open_submission(course: Course, lab: str, student: str, steps: Steps) -> str:
+    """The student's submission in the gradebook, with the collection's time; '' or why not."""
+    from nbgrader.api import MissingEntry
+
     with course.gradebook() as gb:
-        gb.update_or_create_student(student)
-        timestamp = course.coursedir.get_existing_timestamp(str(course.path("submitted", lab, student)))
+        if steps.create_student:
+            gb.update_or_create_student(student)
+        else:
+            try:
+                gb.find_student(student)
+            except MissingEntry:
+                return (f"no student {student!r} in the gradebook, and the course's configuration "
+                        "(Autograde.create_student = False) does not add them")
+        try:
+            timestamp = course.coursedir.get_existing_timestamp(str(course.path("submitted", lab, student)))
+        except Exception:  # noqa: BLE001 - nbgrader fails on an unreadable timestamp: no time, then
+            timestamp = None
         if timestamp:
             gb.update_or_create_submission(lab, student, timestamp=timestamp)
         else:
             gb.update_or_create_submission(lab, student)
+    return ""
 
 
 def _write_autograded(course: Course, lab: str, student: str, notebooks: dict[str, NotebookNode]) -> None:
@@ -355,7 +336,7 @@ def _write_autograded(course: Course, lab: str, student: str, notebooks: dict[st
             if path.is_symlink() or not path.is_file() or path.suffix == ".ipynb":
                 continue
             rel = path.relative_to(base)
-            if ".ipynb_checkpoints" in rel.parts or rel.name == ".autograder-misplaced":
+            if ".ipynb_checkpoints" in rel.parts or rel.name == REFUSED:
                 continue
             (staged / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, staged / rel)
@@ -400,7 +381,7 @@ class Progress:
         self.total, self.done = total, 0
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
-        self.counts = {"graded": 0, "died": 0, "timeout": 0, "failed": 0, "skipped": 0}
+        self.counts = {"graded": 0, "died": 0, "timeout": 0, "failed": 0, INFRA: 0, "skipped": 0}
         self.start = time.monotonic()
 
     def update(self, student: str, status: str, detail: str) -> None:
@@ -429,21 +410,28 @@ class Summary:
     elapsed: float
     workers: int
     sandbox: str
+    limits: str = ""
 
     def counts(self) -> dict[str, int]:
-        out = {"graded": 0, "died": 0, "timeout": 0, "failed": 0}
+        out = {"graded": 0, "died": 0, "timeout": 0, "failed": 0, INFRA: 0}
         for row in self.rows:
             out[row["status"]] = out.get(row["status"], 0) + 1
         return out
 
     def text(self) -> str:
         c = self.counts()
-        mean = sum(r["score"] for r in self.rows) / len(self.rows) if self.rows else 0.0
-        max_score = max((r["max_score"] for r in self.rows), default=0.0)
-        return (f"{self.lab}: {len(self.rows)} submissions in {self.elapsed:.1f} s "
-                f"({self.workers} workers, sandbox {self.sandbox}): graded {c['graded']}, "
+        scored = [r for r in self.rows if r["status"] != INFRA]
+        mean = sum(r["score"] for r in scored) / len(scored) if scored else 0.0
+        max_score = max((r["max_score"] for r in scored), default=0.0)
+        limits = f", limits: {self.limits}" if self.limits else ""
+        text = (f"{self.lab}: {len(self.rows)} submissions in {self.elapsed:.1f} s "
+                f"({self.workers} workers, sandbox {self.sandbox}{limits}): graded {c['graded']}, "
                 f"kernel died {c['died']}, timed out {c['timeout']}, failed {c['failed']}; "
                 f"mean score {mean:.2f} / {max_score:g}")
+        if c[INFRA]:
+            text += (f"\n{c[INFRA]} not graded because the grader failed (see grades.csv's reason): "
+                     "run the same command again to grade them")
+        return text
 
 
 def grade(course: Course, lab: str, submissions: str | Path | None, *, workers: int | None = None,
@@ -461,6 +449,7 @@ def grade(course: Course, lab: str, submissions: str | Path | None, *, workers: 
     course.lab_source(lab)
     if submissions is not None and not Path(submissions).exists():
         raise UsageError(f"--submissions {submissions} does not exist")
+    steps = autograde_steps(course)
     try:
         sandbox = choose_sandbox(sandbox)
     except SandboxUnavailable as exc:
@@ -488,14 +477,14 @@ def grade(course: Course, lab: str, submissions: str | Path | None, *, workers: 
         if not found:
             where = submissions if submissions is not None else f"{course.root}/submitted"
             raise UsageError(f"no submissions of {lab} found in {where}")
-        return _grade_students(course, lab, found, notebooks, limits, workers, scheduler, sandbox, force,
-                               start, stream)
+        return _grade_students(course, lab, found, notebooks, limits, steps, workers, scheduler, sandbox,
+                               force, start, stream)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _grade_students(course, lab, students, notebooks, limits, workers, scheduler, sandbox, force, start,
-                    stream):
+def _grade_students(course, lab, students, notebooks, limits, steps, workers, scheduler, sandbox, force,
+                    start, stream):
     state = course.state_dir(lab)
     state.mkdir(parents=True, exist_ok=True)
     progress = Progress(len(students), stream)
@@ -505,17 +494,21 @@ def _grade_students(course, lab, students, notebooks, limits, workers, scheduler
     pending = []
     for sid in students:
         old = read_result(course, lab, sid)
-        if not force and old and old.get("key") == keys[sid]:
+        if not force and old and old.get("key") == keys[sid] and old.get("status") != INFRA:
             rows.append(old)
             progress.update(sid, old["status"], "(already graded)")
         else:
             pending.append(sid)
+    source = course.source_cells(lab)
     # the workers warm up (torch import) while the coordinator sanitises the notebooks
     pool = _make_pool(course, lab, workers, scheduler, sandbox) if pending else None
     try:
         for sid in pending:
-            _open_submission(course, lab, sid)
-            preps = {nb: prepare(course, lab, sid, nb, limits) for nb in notebooks}
+            why = _open_submission(course, lab, sid, steps)
+            preps = {nb: prepare(course, lab, sid, nb, limits, steps, source.get(nb, [])) for nb in notebooks}
+            if why:
+                for prep in preps.values():
+                    prep.failure, prep.job = why, None
             todo[sid] = {"key": keys[sid], "preps": preps, "replies": {}}
     except BaseException:
         if pool is not None:
@@ -524,25 +517,34 @@ def _grade_students(course, lab, students, notebooks, limits, workers, scheduler
 
     def finish(sid: str) -> None:
         entry = todo[sid]
-        statuses, reasons, graded = [], [], {}
+        statuses, reasons, graded, cells = [], [], {}, []
+        infra = [r for r in entry["replies"].values() if r.get("infra")]
+        if infra:  # the grader failed, not the student: no grade is written; graded again next run
+            reason = f"the grader failed, not the notebook ({infra[0].get('reason', '')}); run grade again"
+            row = {"student_id": sid, "assignment": lab, "score": None, "max_score": None, "auto_score": None,
+                   "status": INFRA, "reason": reason, "key": entry["key"], "cells": [],
+                   "graded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            atomic_write(course.state_dir(lab) / f"{sid}.json", json.dumps(row, indent=1))
+            rows.append(row)
+            progress.update(sid, INFRA, reason)
+            return
         for name, prep in entry["preps"].items():
             if prep.failure:
                 _zero_notebook(course, lab, sid, name)
                 statuses.append("failed")
                 reasons.append(prep.failure)
                 continue
+            reply = entry["replies"][name]
             try:
-                status, reason = save(course, lab, prep, entry["replies"][name])
+                status, reason = save(course, lab, prep, reply, steps)
             except Exception as exc:  # noqa: BLE001 - never let one notebook stop the class
                 _zero_notebook(course, lab, sid, name)
                 status, reason = "failed", f"could not save the grades ({type(exc).__name__}: {exc})"
             else:
                 graded[name] = prep.nb
+                cells += cell_results(prep.nb, name)
             statuses.append(status)
-            if reason:
-                reasons.append(reason)
-            if prep.note:
-                reasons.append(prep.note)
+            reasons += [r for r in (reason, str(reply.get("note") or "")) if r] + prep.notes
         if graded:
             _write_autograded(course, lab, sid, graded)
         order = ["failed", "timeout", "died", "graded"]
@@ -552,7 +554,7 @@ def _grade_students(course, lab, students, notebooks, limits, workers, scheduler
         score, max_score, auto = scores(course, lab, sid)
         row = {"student_id": sid, "assignment": lab, "score": score, "max_score": max_score,
                "auto_score": auto, "status": status, "reason": "; ".join(reasons), "key": entry["key"],
-               "graded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+               "cells": cells, "graded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         atomic_write(course.state_dir(lab) / f"{sid}.json", json.dumps(row, indent=1))
         rows.append(row)
         detail = f"{score:g}/{max_score:g}" + (f" ({row['reason']})" if row["reason"] else "")
@@ -573,7 +575,8 @@ def _grade_students(course, lab, students, notebooks, limits, workers, scheduler
         if jobs:
             for key, reply in pool.run(jobs):
                 sid, name = key.split("\0", 1)
-                todo[sid]["replies"][name] = reply
+                todo[sid]["replies"][name] = reply if isinstance(reply, dict) else {
+                    "status": INFRA, "infra": True, "reason": "the pool returned no reply"}
                 waiting[sid] -= 1
                 if waiting[sid] == 0:
                     finish(sid)
@@ -581,8 +584,8 @@ def _grade_students(course, lab, students, notebooks, limits, workers, scheduler
         if pool is not None:
             pool.close()
     rows.sort(key=lambda r: r["student_id"])
-    summary = Summary(lab, rows, time.monotonic() - start, workers if not scheduler else 0, sandbox)
-    return summary
+    return Summary(lab, rows, time.monotonic() - start, workers if not scheduler else 0, sandbox,
+                   pool.limits if pool is not None else "")
 
 
 def _make_pool(course, lab, workers, scheduler, sandbox):
@@ -593,7 +596,3 @@ def _make_pool(course, lab, workers, scheduler, sandbox):
     log_dir = course.root / "autograder" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     return LocalPool(min(workers, 64), sandbox, str(log_dir))
-
-
-def copy_nb(nb: NotebookNode) -> NotebookNode:
-    return copy.deepcopy(nb)

@@ -6,7 +6,12 @@
   executor (started on first use, on the worker's machine, in its own sandbox) and returns the
   outputs to the coordinator through Dask.
 
-A pool's ``run(jobs)`` yields ``(key, reply)`` as notebooks finish, in any order.
+A pool's ``run(jobs)`` yields ``(key, reply)`` as notebooks finish, in any order. A worker that
+fails (dies, answers out of turn, cannot build a notebook's sandbox) is replaced and the
+notebook is run again on the fresh one (``run_job``): a failure of the grader is never a
+student's grade. Only when the same notebook breaks a freshly started worker too is it that
+notebook's failure, recorded with the reason. A worker that cannot start at all is reported as
+the grader's failure (``infra``), which the next run grades again.
 """
 
 from __future__ import annotations
@@ -17,7 +22,23 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 
+from .limits import PER_PROCESS
 from .sandbox import Executor
+
+
+def run_job(ex: Executor, job: dict) -> dict:
+    """One notebook on ``ex``, and once more on a fresh worker if the worker failed."""
+    reply = ex.run(job)
+    if not reply.get("infra"):
+        return reply
+    first = reply.get("reason", "")
+    reply = ex.run(job)  # ex.run starts a new worker: the failed one was stopped
+    if not reply.get("infra"):
+        return reply
+    if reply.get("started"):
+        return {"status": "died", "cells": [], "reason": "the notebook broke the grading worker twice, "
+                f"the second time a fresh one ({first}; then {reply.get('reason', '')})"}
+    return reply
 
 
 class LocalPool:
@@ -29,42 +50,39 @@ class LocalPool:
         self.sandbox = sandbox
         self.todo: queue.Queue = queue.Queue()
         self.done: queue.Queue = queue.Queue()
-        self.ready: queue.Queue = queue.Queue()
-        self.executors = [Executor(sandbox, os.path.join(log_dir, f"worker-{i}.log") if log_dir else None)
-                          for i in range(self.workers)]
+        self.executors = [Executor(sandbox, os.path.join(log_dir, f"worker-{i}.log") if log_dir else None,
+                                   slot=str(i)) for i in range(self.workers)]
         self.threads = [threading.Thread(target=self._work, args=(ex,), daemon=True) for ex in self.executors]
         for t in self.threads:
             t.start()
 
+    @property
+    def limits(self) -> str:
+        kinds = sorted({ex.limits_kind for ex in self.executors if ex.limits_kind})
+        return ", ".join(kinds) if kinds else PER_PROCESS
+
     def _work(self, ex: Executor) -> None:
         try:
-            ex.start()
-            self.ready.put(None)
-        except BaseException as exc:  # noqa: BLE001 - reported by run(); jobs go to the other workers
-            self.ready.put(exc)
-            return
-        try:
+            try:
+                ex.start()  # warm up while the coordinator prepares the notebooks
+            except Exception:  # noqa: BLE001 - the first job tries again, and reports it
+                ex.stop()
             while True:
                 item = self.todo.get()
                 if item is None:
                     return
                 key, job = item
                 try:
-                    reply = ex.run(job)
-                except BaseException as exc:  # noqa: BLE001 - a worker failure costs one notebook
-                    reply = {"status": "error", "cells": [], "reason": f"the grading worker failed: {exc}"}
+                    reply = run_job(ex, job)
+                except Exception as exc:  # noqa: BLE001 - a bug in the grader: its failure, not the student's
+                    ex.stop()
+                    reply = {"status": "error", "infra": True, "cells": [],
+                             "reason": f"the grading worker failed: {type(exc).__name__}: {exc}"}
                 self.done.put((key, reply))
         finally:
             ex.stop()
 
     def run(self, jobs: Iterable[tuple[str, dict]]) -> Iterator[tuple[str, dict]]:
-        errors = [e for e in (self.ready.get() for _ in self.threads) if e is not None]
-        for e in errors:
-            self.ready.put(e)
-        if len(errors) == len(self.threads):
-            raise RuntimeError(f"no grading worker could start: {errors[0]}")
-        for _ in range(len(self.threads) - len(errors)):
-            self.ready.put(None)  # run() may be called again
         count = 0
         for item in jobs:
             self.todo.put(item)
@@ -76,7 +94,7 @@ class LocalPool:
         for _ in self.threads:
             self.todo.put(None)
         for t in self.threads:
-            t.join(timeout=30)
+            t.join(timeout=60)
 
 
 _local = threading.local()
@@ -86,11 +104,13 @@ def run_on_dask_worker(job: dict, sandbox: str) -> dict:
     """The task a Dask worker runs: its thread's warm executor executes one notebook."""
     ex = getattr(_local, "executor", None)
     if ex is None or ex.sandbox != sandbox:
-        ex = _local.executor = Executor(sandbox)
-    return ex.run(job)
+        ex = _local.executor = Executor(sandbox, slot=f"dask{threading.get_ident()}")
+    return run_job(ex, job)
 
 
 class DaskPool:
+    limits = "set on each Dask worker's machine"
+
     def __init__(self, address: str, sandbox: str):
         from distributed import Client
 
@@ -109,8 +129,9 @@ class DaskPool:
             key = futures[fut]
             try:
                 reply = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a lost worker costs one notebook, reported
-                reply = {"status": "error", "cells": [], "reason": f"the Dask worker failed: {exc}"}
+            except Exception as exc:  # noqa: BLE001 - a lost Dask worker: the grader's failure
+                reply = {"status": "error", "infra": True, "cells": [],
+                         "reason": f"the Dask worker failed: {type(exc).__name__}: {exc}"}
             yield key, reply
 
     def close(self) -> None:

@@ -234,10 +234,12 @@ def outputs_text(course: Path, student: str) -> str:
     return json.dumps([c.get("outputs", []) for c in nb.cells])
 
 
-def test_every_case_graded_as_expected(graded):
+def case_problems(cases: dict, results: dict, students, no_other_reason: bool = False) -> list[str]:
+    """How each student's result differs from their case (score, status, words in the reason);
+    ``no_other_reason``: a case graded without a reason must have none."""
     problems = []
-    for student, want in graded["cases"].items():
-        got = graded["results"].get(student)
+    for student in students:
+        want, got = cases[student], results.get(student)
         if got is None:
             problems.append(f"{student}: no result")
             continue
@@ -246,6 +248,13 @@ def test_every_case_graded_as_expected(graded):
                             f"expected {want['score']} {want['status']}")
         if want["reason"] and want["reason"].lower() not in got["reason"].lower():
             problems.append(f"{student}: reason {got['reason']!r} does not say {want['reason']!r}")
+        if no_other_reason and not want["reason"] and got["reason"]:
+            problems.append(f"{student}: unexpected reason {got['reason']!r}")
+    return problems
+
+
+def test_every_case_graded_as_expected(graded):
+    problems = case_problems(graded["cases"], graded["results"], graded["cases"])
     assert not problems, "\n".join(problems)
 
 
@@ -334,22 +343,21 @@ def test_feedback_shows_answers_scores_and_no_hidden_code(graded):
     course = graded["course"]
     run_cli("feedback", LAB, "--course", str(course), "--student", "wrong_hidden", "--student", "spy",
             "--student", "correct")
-    hidden = [line.strip() for line in SOURCE_NB.read_text().split("BEGIN HIDDEN TESTS")[1:]]
     page = html_text(course / "feedback" / "wrong_hidden" / LAB / f"{LAB}.html")
     assert "return abs(a) + abs(b)" in page  # the student's answer
     assert "Score: 0.0 / 2.0" in page and "Score: 3.0 / 3.0" in page  # the scores
-    assert "Test test_add failed: AssertionError: add must handle negative numbers" in page
+    assert "Test test_add (2 points): failed. It checks: add: small integers" in page  # the lab's words
+    assert "Test test_conv_weights (3 points): passed. It checks: conv_weights: AlexNet's first layer" in page
     assert 'assert add(1, 2) == 3, "add(1, 2) should be 3"' in page  # the public test
     raw = (course / "feedback" / "wrong_hidden" / LAB / f"{LAB}.html").read_text()
-    for word in ["add(-7", "2.5, 0.25", "BEGIN HIDDEN TESTS", "conv2d_weights(C=C"]:
+    for word in ["add(-7", "2.5, 0.25", "BEGIN HIDDEN TESTS", "conv2d_weights(C=C", "negative numbers"]:
         assert word not in page and word not in raw, word
     assert "Traceback" not in page
     spy = html_text(course / "feedback" / "spy" / LAB / f"{LAB}.html")
-    assert "SPY" in spy  # its own output is shown...
-    assert "[hidden test code removed]" in spy
+    assert "SPY" in spy  # what it printed before any hidden test ran is shown...
+    assert "Output not shown in feedback" in spy  # ...what it printed after is not
     for word in ["add(-7", "2.5, 0.25", "conv2d_weights(C=C", "HIDDEN TESTS"]:
-        assert word not in spy, word  # ...but not the hidden tests it printed
-    assert hidden  # the source does have hidden tests
+        assert word not in spy, word
     # plain nbgrader's feedback would show them: the autograded notebook has them
     assert "add(-7, 7)" in (course / "autograded" / "wrong_hidden" / LAB / f"{LAB}.ipynb").read_text()
 
@@ -416,7 +424,7 @@ def test_parallel_equals_serial(tmp_path):
     ref = tmp_path / "c1"
     run_cli("release", LAB, "--course", str(ref), "--labs", str(LABS))
     subs = tmp_path / "submitted"
-    expected = small_class(ref, subs, 10)
+    expected = small_class(ref, subs, len(SMALL_CLASS))
     grade_cli(ref, "--submissions", str(subs), "--workers", "1")
     archive = shutil.make_archive(str(tmp_path / "class"), "zip", root_dir=tmp_path, base_dir="submitted")
     par = tmp_path / "c2"
@@ -427,7 +435,7 @@ def test_parallel_equals_serial(tmp_path):
 def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path):
     course, subs = tmp_path / "course", tmp_path / "subs"
     run_cli("release", LAB, "--course", str(course), "--labs", str(LABS))
-    expected = small_class(course, subs, 12)
+    expected = small_class(course, subs, 8)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.Popen([sys.executable, "-m", "autograder", "grade", LAB, "--course", str(course),
                              "--labs", str(LABS), "--submissions", str(subs), "--workers", "1"],
@@ -440,15 +448,16 @@ def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)  # the grader and its sandboxes, mid-class
     proc.wait()
     done_before = len(list(state.glob("*.json")))
-    assert 3 <= done_before < 12, "the kill came too late to test anything"
+    assert 3 <= done_before < 8, "the kill came too late to test anything"
     rerun = grade_cli(course, "--submissions", str(subs))
     assert rerun.stderr.count("already graded") >= done_before - 1
     run_cli("export", "--course", str(course))
     rows = list(csv.DictReader((course / "grades.csv").open()))
-    assert sorted(r["student_id"] for r in rows) == [f"s{i:02d}" for i in range(12)]
+    assert sorted(r["student_id"] for r in rows) == [f"s{i:02d}" for i in range(8)]
     assert per_cell_scores(course) == expected
 
 
+@pytest.mark.slow
 def test_dask_local_cluster(tmp_path):
     distributed = pytest.importorskip("distributed")
     course, subs = tmp_path / "course", tmp_path / "subs"
@@ -459,41 +468,6 @@ def test_dask_local_cluster(tmp_path):
         proc = grade_cli(course, "--submissions", str(subs), "--scheduler", cluster.scheduler_address)
     assert "5 submissions" in proc.stdout
     assert per_cell_scores(course) == expected
-
-
-LITTER = (  # leaves files and a process behind, in its folder and in /tmp
-    "import subprocess\n"
-    "open('left_behind.txt', 'w').write('x')\n"
-    "open('/tmp/left_in_tmp.txt', 'w').write('x')\n"
-    "open('/dev/shm/left_in_shm', 'w').write('x')\n"
-    "import os; os.makedirs(os.environ['MPLCONFIGDIR'], exist_ok=True)\n"
-    "open(os.path.join(os.environ['MPLCONFIGDIR'], 'matplotlibrc'), 'w').write('planted: 1')\n"
-    "try:\n    open('/planted_at_root', 'w')\n"
-    "except OSError as exc:\n    print('root is', type(exc).__name__)\n"
-    "subprocess.Popen(['sleep', '300'], start_new_session=True)\n" + CORRECT_ADD
-)
-SNOOP = (  # looks for them
-    "import os\n"
-    "procs = [open(f'/proc/{p}/cmdline').read() for p in os.listdir('/proc') if p.isdigit()]\n"
-    "print('cwd', os.getcwd(), sorted(os.listdir('.')), 'tmp', sorted(os.listdir('/tmp')))\n"
-    "print('sleeping', [p for p in procs if 'sleep' in p], 'shm', os.listdir('/dev/shm'),\n"
-    "      'rc', os.path.exists(os.path.join(os.environ['MPLCONFIGDIR'], 'matplotlibrc')))\n" + CORRECT_ADD
-)
-
-
-def test_each_notebook_starts_clean(tmp_path):
-    """A fresh working folder and no process left from the notebook graded before (same worker)."""
-    course, subs = tmp_path / "course", tmp_path / "subs"
-    run_cli("release", LAB, "--course", str(course), "--labs", str(LABS))
-    write(subs, "a_litter", student_nb(course, add=LITTER))
-    write(subs, "b_snoop", student_nb(course, add=SNOOP))
-    grade_cli(course, "--submissions", str(subs), "--workers", "1")
-    litter, snoop = outputs_text(course, "a_litter"), outputs_text(course, "b_snoop")
-    assert "root is OSError" in litter and "Traceback" not in litter, litter
-    for word in ["left_behind", "left_in_tmp", "left_in_shm"]:
-        assert word not in snoop, snoop
-    assert "sleeping [] shm [] rc False" in snoop, snoop
-    assert "cwd /tmp/job-" in snoop
 
 
 def test_progress_bar_on_a_terminal():
@@ -576,15 +550,51 @@ def test_check_every_lab():
     assert f"{len(labs)} passed, 0 failed" in proc.stdout
 
 
-def test_the_environment_is_bound_over_the_private_tmp_not_hidden_by_it():
-    """A CI clone or venv under /tmp must stay visible in the sandbox: its private /tmp is
-    mounted first, the read-only bindings on top, and the per-notebook reset spares them."""
-    from autograder import sandbox
+def test_the_environment_is_visible_to_notebooks_when_it_lives_under_tmp(tmp_path, monkeypatch):
+    """A CI clone or venv under /tmp must stay visible to a notebook: the sandbox binds it over its
+    private /tmp, and each notebook's own new /tmp binds it again (a module imported late works)."""
+    from autograder.sandbox import Executor
 
-    cmd = sandbox.bwrap_command(["true"])
-    tmpfs = cmd.index("--tmpfs")
-    binds = [i for i, arg in enumerate(cmd) if arg == "--ro-bind" and cmd[i + 1] not in ("/usr",)]
-    python_root = next(i for i in binds if cmd[i + 1] in sandbox._python_roots())
-    assert tmpfs < python_root
-    bound = cmd[cmd.index("AUTOGRADER_BOUND") + 1].split(os.pathsep)
-    assert str(sandbox.REPO / "cnnlib") in bound
+    assert str(tmp_path).startswith("/tmp/")
+    (tmp_path / "late_module.py").write_text("ANSWER = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # bound into the sandbox like any path of the environment
+    ex = Executor("bwrap", slot="tmp-test")
+    try:
+        reply = ex.run({"cells": [f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\nimport late_module\n"
+                                  "print('late', late_module.ANSWER)",
+                                  "_ = open('/tmp/scratch', 'w').write('x')"],
+                        "files": {}, "timeout": 60, "memory_mb": 512, "env": {}})
+    finally:
+        ex.stop()
+    assert reply["status"] == "ok", reply
+    assert reply["cells"][0]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "late 42\n"}]
+    assert reply["cells"][1]["outputs"] == []  # and /tmp itself is the notebook's, writable
+
+
+def test_output_caps_never_hide_a_failure():
+    """Past every cap, a cell still keeps its errors and the start of its stderr (nbgrader fails a
+    test cell on either), and says what it cut."""
+    from autograder.outputs import OutputBudget
+
+    budget = OutputBudget(cell_chars=100, notebook_chars=150)
+    budget.stream("stdout", "x" * 120)
+    budget.stream("stderr", "warning: deprecated")
+    budget.add({"output_type": "error", "ename": "AssertionError", "evalue": "wrong",
+                "traceback": ["line"] * 10_000})
+    first = budget.take()
+    kinds = [(o["output_type"], o.get("name")) for o in first]
+    assert ("error", None) in kinds and ("stream", "stderr") in kinds
+    assert sum(len(o.get("text", "")) for o in first if o.get("name") == "stdout") < 200
+    assert "not kept" in first[-1]["text"]
+    budget.stream("stdout", "y" * 120)  # the notebook's cap: only 50 characters were left
+    budget.add({"output_type": "error", "ename": "ValueError", "evalue": "", "traceback": []})
+    second = budget.take()
+    assert second[0]["text"] == "y" * 50 and second[1]["ename"] == "ValueError"
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_quoted():
+    from autograder.feedback import csv_safe
+
+    for text in ("=1+2", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"):
+        assert csv_safe(text) == "'" + text
+    assert csv_safe("alice") == "alice" and csv_safe(-1.5) == -1.5
