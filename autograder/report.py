@@ -40,7 +40,7 @@ STATUS_WORDS = {"graded": "graded", "timeout": "timed out", "died": "died part-w
                 MISSING: "missing (nothing submitted)"}
 BUILTIN_ERRORS = {name for name, obj in vars(builtins).items()
                   if isinstance(obj, type) and issubclass(obj, BaseException)}
-MIN_MESSAGE_CHARS = 6  # shorter literals (a module name, a key) are not failure messages
+MIN_MESSAGE_CHARS = 8  # shorter literals (a module name, a key) are not failure messages
 SLOWEST = 5
 
 
