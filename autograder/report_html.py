@@ -83,10 +83,15 @@ def score_plot(data: dict) -> str:
         return "<p>No submission has been graded yet.</p>"
     labels = [_bin_label(b) for b in bins]
     counts = [b["count"] for b in bins]
+    discrete = all(b["from"] == b["to"] for b in bins)
 
     def draw(ax):
-        ax.bar(range(len(bins)), counts, color=BAR)
-        ax.set_xticks(range(len(bins)), labels, rotation=0 if len(bins) <= 11 else 60)
+        if discrete:  # one bar per score
+            ax.bar([b["from"] for b in bins], counts, width=0.8, color=BAR)
+            ax.xaxis.get_major_locator().set_params(integer=True)
+        else:
+            ax.bar([(b["from"] + b["to"]) / 2 for b in bins], counts, width=[(b["to"] - b["from"]) * 0.9
+                                                                          for b in bins], color=BAR)
         ax.set_xlabel(f"auto-graded points (of {_num(top)})")
         ax.set_ylabel("students")
         ax.yaxis.get_major_locator().set_params(integer=True)

@@ -289,6 +289,19 @@ def test_report_and_export_change_nothing_they_read(graded, tmp_path):
     assert tree_digest(*watched) == before
 
 
+def test_reading_cannot_write_the_gradebook(graded, tmp_path):
+    """The gradebook is opened read-only: where nbgrader would add a row on opening it (a course id
+    it has not seen), the report stops with a clear error and the gradebook is unchanged."""
+    course = tmp_path / "course"
+    shutil.copytree(graded["course"], course, symlinks=True)
+    with (course / "nbgrader_config.py").open("a") as f:
+        f.write('c.CourseDirectory.course_id = "another-course"\n')
+    before = (course / "gradebook.db").read_bytes()
+    code, _, err = cli("report", LAB, "--course", str(course), "--labs", str(LABS))
+    assert code == 2 and "cannot read the gradebook" in err and "readonly" in err, err
+    assert (course / "gradebook.db").read_bytes() == before
+
+
 def test_the_report_page_passes_the_books_accessibility_check(graded, browser, axe_core, tmp_path):  # noqa: F811
     """The book's axe-core audit (tests/test_browser.py), at a desktop's and a phone's width: no
     serious violation, no console error, nothing sticking out at 420 px, figures with captions and
