@@ -12,9 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from .course import Course, UsageError
 from .grade import INFRA, read_result
+
+if TYPE_CHECKING:
+    from nbgrader.api import Gradebook
 
 MISSING = "missing"  # on the roster, nothing submitted
 UNGRADED = "ungraded"  # submitted (in the gradebook) but never graded by this grader
@@ -83,14 +88,18 @@ def gradebook_path(course: Course) -> Path:
     return path
 
 
-def read_only_gradebook(course: Course):
+def read_only_gradebook(course: Course) -> Gradebook:
     """nbgrader's Gradebook on the course's database opened in sqlite's read-only mode: a report or
     an export cannot write a grade, whatever happens."""
     from nbgrader.api import Gradebook
 
     path = gradebook_path(course)
+    # an sqlite URI, quoted twice: SQLAlchemy unquotes the database once and sqlite once more, so
+    # a '#', '?' or '%' in the course's path can never cut off "mode=ro" (which would open, or
+    # even create, a database in read-write mode)
+    uri = quote(quote(str(path)))
     try:
-        return Gradebook(f"sqlite:///file:{path}?mode=ro&uri=true", course.course_id)
+        return Gradebook(f"sqlite:///file:{uri}?mode=ro&uri=true", course.course_id)
     except Exception as exc:  # noqa: BLE001 - e.g. a course id the gradebook does not have
         raise UsageError(f"cannot read the gradebook {path} (course {course.course_id!r}): "
                          f"{type(exc).__name__}: {str(exc)[:300]}") from exc

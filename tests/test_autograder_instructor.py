@@ -290,10 +290,15 @@ def test_report_and_export_change_nothing_they_read(graded, tmp_path):
 
 
 def test_reading_cannot_write_the_gradebook(graded, tmp_path):
-    """The gradebook is opened read-only: where nbgrader would add a row on opening it (a course id
+    """The gradebook is opened read-only, wherever the course is (a '#', '?' or '%' in its path
+    must not cut off sqlite's mode=ro): where nbgrader would add a row on opening it (a course id
     it has not seen), the report stops with a clear error and the gradebook is unchanged."""
-    course = tmp_path / "course"
+    course = tmp_path / "a course #1?%41"
     shutil.copytree(graded["course"], course, symlinks=True)
+    ok("report", LAB, "--course", str(course), "--labs", str(LABS), "--json",
+       "--out", str(tmp_path / "r.json"))
+    assert json.loads((tmp_path / "r.json").read_text())["status_counts"] == graded["report"]["status_counts"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([course.name, "r.json"])  # no stray database
     with (course / "nbgrader_config.py").open("a") as f:
         f.write('c.CourseDirectory.course_id = "another-course"\n')
     before = (course / "gradebook.db").read_bytes()
