@@ -34,15 +34,18 @@ GENERIC_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "r
 TOTALS = ["auto_score", "manual_score", "raw_score", "late_penalty", "score", "max_score", "status", "reason",
           "needs_manual_grade", "hours_late", "timestamp"]
 
-# Canvas's gradebook import (Instructure's guide "How do I import grades in the Gradebook?", and
-# the importer itself, canvas-lms app/models/gradebook_importer.rb): the header row starts with
-# Student and ID; SIS User ID and SIS Login ID may follow; the last student column is Section;
-# every further column is an assignment headed "Title (assignment id)" (Assignment.title_and_id:
-# /\A(.*)\s\((\d+)\)\z/), a title alone making a new assignment; a row whose first cell holds
-# "Points Possible" gives the assignments' points; a student is found by ID, then SIS User ID,
-# then SIS Login ID, then name; an empty cell (or "-") is no score and changes nothing. Canvas's
-# own gradebook export has exactly these columns, so the roster to map students through is that
-# export (Grades > Export).
+# Canvas's gradebook import, as its importer reads a CSV (instructure/canvas-lms,
+# app/models/gradebook_importer.rb, and Assignment.title_and_id in app/models/assignment.rb) and
+# as institutions' guides document it (Ohio State's "Import CSV File for Carmen Grades",
+# https://teaching.resources.osu.edu/toolsets/carmencanvas/guides/calculating-final-grades/import-csv-file-carmen-grades;
+# "Detailed Canvas Export Info", https://nemogb-dev.github.io/nemogb-r/articles/detailed-canvas-export-info.html):
+# the header row starts with Student and ID; SIS User ID and SIS Login ID may follow; the last
+# student column is Section; every further column is an assignment headed "Title (assignment
+# id)" (/\A(.*)\s\((\d+)\)\z/), a title alone making a new assignment; a row whose first cell
+# holds "Points Possible" gives the assignments' points; a student is found by ID, then SIS User
+# ID, then SIS Login ID, then name; an empty cell (or "-") is no score and changes nothing.
+# Canvas's own gradebook export (Grades > Export) has exactly these columns: it is the roster
+# that students are mapped through.
 CANVAS_STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 CANVAS_POINTS_ROW = "    Points Possible"
 CANVAS_TITLE_AND_ID = re.compile(r"\A(.*)\s\((\d+)\)\Z", re.S)
@@ -181,7 +184,7 @@ def canvas(course: Course, out: Path, roster_path: str | Path, key: str = "SIS L
             sid = None
         else:
             matched.add(sid)
-        cells = []
+        cells: list[float | str] = []
         for rec in records:
             s = by_lab[rec.lab].get(sid) if sid else None
             if s is None:

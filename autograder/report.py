@@ -31,7 +31,7 @@ from pathlib import Path
 from .course import Course, SourceCell, atomic_write
 from .grade import INFRA
 from .late import configured_plugin, describe
-from .records import MISSING, UNGRADED, LabRecords, read_lab
+from .records import MISSING, UNGRADED, Cell, LabRecords, read_lab
 
 #: The statuses of a submission, in the order the report lists them.
 STATUSES = ["graded", "timeout", "died", "failed", INFRA, UNGRADED, MISSING]
@@ -190,7 +190,7 @@ def build_report(course: Course, lab: str) -> dict:
     }
 
 
-def _cell_summary(rec: LabRecords, cell, src: SourceCell | None) -> dict:
+def _cell_summary(rec: LabRecords, cell: Cell, src: SourceCell | None) -> dict:
     key = (cell.notebook, cell.grade_id)
     out = {"notebook": cell.notebook, "grade_id": cell.grade_id, "max_points": cell.max_points,
            "auto": cell.auto, "description": src.description if src and cell.auto else "",
@@ -203,14 +203,13 @@ def _cell_summary(rec: LabRecords, cell, src: SourceCell | None) -> dict:
     else:
         name = f"{cell.notebook}/{cell.grade_id}"
         submitted = [s for s in rec.students if s.submitted]
-        graded = [s.points[key] for s in submitted
-                  if name not in s.needs_manual and s.points.get(key) is not None]
+        graded = [p for s in submitted if name not in s.needs_manual and (p := s.points.get(key)) is not None]
         out.update(to_grade=sum(name in s.needs_manual for s in submitted), graded=len(graded),
                    mean_points=round(statistics.fmean(graded), 3) if graded else None)
     return out
 
 
-def _failed_most(rec: LabRecords, source: dict) -> list[dict]:
+def _failed_most(rec: LabRecords, source: dict[tuple[str, str], SourceCell]) -> list[dict]:
     out = []
     for cell in (c for c in rec.cells if c.auto):
         key = (cell.notebook, cell.grade_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -21,8 +21,6 @@ from .report import STATUS_WORDS
 
 BAR = "#1f5f99"  # 7.0:1 on white
 WIDTH = 5.2  # inches: about 500 px, so that the text stays legible when a phone shrinks it to 390 px
-PLOT_STYLE = {"font.size": 13, "svg.fonttype": "none", "svg.hashsalt": "autograder-report",
-              "axes.spines.top": False, "axes.spines.right": False}
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #1b1b1b;
        background: #fff; margin: 0; line-height: 1.5; overflow-wrap: break-word; }
@@ -59,7 +57,8 @@ def _share(part: int, whole: int) -> str:
 def _plot(draw: Callable, width: float, height: float) -> str:
     """A matplotlib figure drawn by ``draw(ax)``, as an SVG data URI (no pyplot, no global state
     left behind: the style applies only while this figure is made)."""
-    with matplotlib.rc_context(PLOT_STYLE):
+    with matplotlib.rc_context({"font.size": 13, "svg.fonttype": "none", "svg.hashsalt": "autograder-report",
+                                "axes.spines.top": False, "axes.spines.right": False}):
         fig = Figure(figsize=(width, height), layout="constrained")
         draw(fig.subplots())
         buf = io.StringIO()
@@ -170,7 +169,7 @@ def time_plot(data: dict) -> str:
 
 
 # ---------------------------------------------------------------- tables
-def _table(caption: str, head: list[str], rows: Iterable[list[str]], numeric: set[int] = frozenset()) -> str:
+def _table(caption: str, head: list[str], rows: Iterable[list[str]], numeric: Set[int] = frozenset()) -> str:
     """A table in its own scrolling box; cells are HTML already (escape before)."""
     def cls(i: int) -> str:
         return ' class="num"' if i in numeric else ""
