@@ -73,6 +73,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_counting.py
 	$(BIN)/python benchmarks/bench_accel.py
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/bench_autograder.py
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/bench_instructor.py
 
 clean:
 	rm -rf _build .pytest_cache

@@ -1,10 +1,11 @@
-"""The command line: release, grade, feedback, export, check."""
+"""The command line: release, grade, feedback, report, export, check."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import warnings
+from pathlib import Path
 
 from .course import DEFAULT_COURSE, Course, UsageError
 from .cpus import available_cpus
@@ -65,9 +66,29 @@ def build_parser() -> argparse.ArgumentParser:
     course_arg(sp)
     sp.add_argument("--student", action="append", default=None, help="only this student (repeatable)")
 
-    sp = sub.add_parser("export", help="grades of every lab -> CSV")
+    sp = sub.add_parser("report", help="what the class did in LAB: one HTML page with plots (or --json)")
+    sp.add_argument("lab")
     course_arg(sp)
-    sp.add_argument("--out", default=None, help="output CSV (default: COURSE/grades.csv)")
+    sp.add_argument("--out", default=None,
+                    help="the file to write (default: COURSE/reports/LAB.html, or LAB.json)")
+    sp.add_argument("--json", action="store_true", help="the report's data as JSON instead of the page")
+
+    sp = sub.add_parser("export", help="grades -> CSV: one row per student and lab, per cell, or for Canvas")
+    course_arg(sp)
+    sp.add_argument("--out", default=None,
+                    help="output CSV (default: COURSE/grades.csv; grades-LAB.csv with --per-cell; "
+                         "grades-canvas.csv with --format canvas)")
+    sp.add_argument("--format", dest="fmt", choices=("generic", "canvas"), default="generic",
+                    help="generic: one row per student and lab (default); canvas: the layout of Canvas's "
+                         "gradebook import, students mapped through --roster")
+    sp.add_argument("--per-cell", action="store_true",
+                    help="one column per graded cell of one lab (--lab), then the totals")
+    sp.add_argument("--lab", action="append", default=None, help="only this lab (repeatable; default: all)")
+    sp.add_argument("--roster", default=None,
+                    help="with --format canvas: your Canvas course's gradebook export (Grades > Export)")
+    sp.add_argument("--roster-key", default="SIS Login ID",
+                    help="the roster column that holds the nbgrader student ids (default: %(default)s); "
+                         "a student's nbgrader lms_user_id, where set, is matched to the roster's ID first")
 
     sp = sub.add_parser("check", help="prove each lab's properties (full, zero, stable, no leaks)")
     sp.add_argument("labs", nargs="*", metavar="LAB",
@@ -106,6 +127,9 @@ def _run(args) -> int:
         print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
         return 1 if failed else 0
 
+    if args.command in ("report", "export") and not (Path(args.course) / "gradebook.db").is_file():
+        raise UsageError(f"no gradebook in {Path(args.course).resolve()}: grade a lab there first "
+                         "(python -m autograder grade LAB --course DIR)")
     course = Course(args.course, args.labs)
     if args.command == "release":
         path = course.release(args.lab, force=True)
@@ -125,10 +149,25 @@ def _run(args) -> int:
         files = feedback(course, args.lab, args.student)
         print(f"feedback for {len(files)} notebooks -> {course.root / 'feedback'}")
         return 0
-    if args.command == "export":
-        from .feedback import export
+    if args.command == "report":
+        from .report import report
 
-        path = export(course, args.out)
-        print(f"grades -> {path}")
+        path = report(course, args.lab, args.out, as_json=args.json)
+        print(f"report of {args.lab} -> {path}")
+        return 0
+    if args.command == "export":
+        from .export import export
+
+        done = export(course, args.out, fmt=args.fmt, cells=args.per_cell, labs=args.lab, roster=args.roster,
+                      roster_key=args.roster_key)
+        print(f"grades ({done.rows} rows) -> {done.path}")
+        if done.not_on_roster:
+            print(f"warning: {len(done.not_on_roster)} students submitted but are not on the roster, so "
+                  f"their grades are not in {done.path.name}: {', '.join(done.not_on_roster)}",
+                  file=sys.stderr)
+        if done.unknown:
+            print(f"warning: {len(done.unknown)} roster students are not in the gradebook (no submission, "
+                  f"not on nbgrader's roster): their cells are left empty: {', '.join(done.unknown)}",
+                  file=sys.stderr)
         return 0
     raise AssertionError(args.command)

@@ -1,4 +1,4 @@
-"""Feedback without leaks, and the grades export.
+"""Feedback without leaks.
 
 Feedback is nbgrader's own (``GenerateFeedback``: its HTML template, ``GetGrades`` scores from
 the gradebook, files in ``COURSE/feedback/STUDENT/LAB/`` where ``nbgrader release_feedback``
@@ -15,15 +15,11 @@ and the JupyterHub extension find them), run on a *cleaned copy* of each autogra
   markdown cells too (nbgrader's template renders its graded ones unsanitised): no student
   script, event handler or ``javascript:`` link survives; output types that could carry one
   (JavaScript, SVG, widgets) and all student metadata are dropped.
-
-The export escapes every text cell a spreadsheet would read as a formula.
 """
 
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import json
 import shutil
 import tempfile
@@ -31,8 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Course, SourceCell, UsageError, atomic_write
-from .grade import INFRA, read_result
+from .course import Course, SourceCell, UsageError
 
 SHOWN_MIMETYPES = ("text/plain", "image/png", "image/jpeg", "text/html")
 MARKDOWN_TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
@@ -160,61 +155,3 @@ def feedback(course: Course, lab: str, students: list[str] | None = None) -> lis
         shutil.rmtree(clean_root, ignore_errors=True)
     return written
 
-
-EXPORT_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "reason", "auto_score",
-                 "manual_score", "needs_manual_grade", "timestamp"]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value):
-    """A text cell a spreadsheet would run as a formula, made plain text (OWASP's advice: a quote)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def export_rows(course: Course) -> list[dict]:
-    """One row per student and lab; scores from the gradebook (manual grades in). Every student on
-    the roster (the gradebook's students: ``nbgrader db student add/import``) has a row for every
-    lab, with status ``missing`` and score 0 where nothing was handed in. A submission the grader
-    failed on (status ``error``) has no score: it is not graded yet."""
-    rows = []
-    with course.gradebook() as gb:
-        roster = sorted(s.id for s in gb.students)
-        for assignment in sorted(gb.assignments, key=lambda a: a.name):
-            handed_in = {sub.student.id for sub in assignment.submissions}
-            for sid in (s for s in roster if s not in handed_in):
-                rows.append({
-                    "student_id": sid, "assignment": assignment.name, "score": 0.0,
-                    "max_score": round(float(assignment.max_score), 4), "status": "missing",
-                    "reason": "nothing was submitted", "auto_score": 0.0, "manual_score": "",
-                    "needs_manual_grade": False, "timestamp": "",
-                })
-            for sub in sorted(assignment.submissions, key=lambda s: s.student.id):
-                sid = sub.student.id
-                result = read_result(course, assignment.name, sid) or {}
-                grades = [g for nb in sub.notebooks for g in nb.grades]
-                manual = [g.manual_score for g in grades if g.manual_score is not None]
-                graded = result.get("status") != INFRA
-                rows.append({
-                    "student_id": sid, "assignment": assignment.name,
-                    "score": round(float(sub.score), 4) if graded else "",
-                    "max_score": round(float(sub.max_score), 4),
-                    "status": result.get("status", "ungraded"), "reason": result.get("reason", ""),
-                    "auto_score": round(sum(g.auto_score or 0 for g in grades), 4) if graded else "",
-                    "manual_score": round(sum(manual), 4) if manual else "",
-                    "needs_manual_grade": bool(sub.needs_manual_grade),
-                    "timestamp": sub.timestamp.isoformat() if sub.timestamp else "",
-                })
-    return sorted(rows, key=lambda r: (r["assignment"], r["student_id"]))
-
-
-def export(course: Course, out: str | Path | None = None) -> Path:
-    path = Path(out) if out else course.root / "grades.csv"
-    rows = export_rows(course)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS)
-    writer.writeheader()
-    writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
-    atomic_write(path.resolve(), buf.getvalue())
-    return path

@@ -351,20 +351,27 @@ def _write_autograded(course: Course, lab: str, student: str, notebooks: dict[st
         os.replace(staged, dest)
 
 
-def submission_key(course: Course, lab: str, student: str, limits: dict) -> str:
+def submission_key(course: Course, lab: str, student: str, limits: dict, deadline: str = "") -> str:
+    """What a grade depends on: the submission (its collection time too), the lab source, the
+    limits, and ``deadline`` (the student's due date and the late policy)."""
     h = hashlib.sha256()
     h.update(tree_hash(course.path("submitted", lab, student)).encode())
     h.update(tree_hash(course.root / "source" / lab).encode())
     h.update(json.dumps(limits, sort_keys=True).encode())
+    h.update(deadline.encode())
     return h.hexdigest()
 
 
-def scores(course: Course, lab: str, student: str) -> tuple[float, float, float]:
-    """(score, max_score, auto_score) from the gradebook: manual grades included."""
+def scores(course: Course, lab: str, student: str) -> dict:
+    """The student's scores from the gradebook, manual grades included; ``score`` is net of the
+    late penalty (as nbgrader's own export computes it), ``raw_score`` before it."""
     with course.gradebook() as gb:
         sub = gb.find_submission(lab, student)
         auto = sum((g.auto_score or 0) for nb in sub.notebooks for g in nb.grades)
-        return float(sub.score), float(sub.max_score), float(auto)
+        raw, penalty = float(sub.score), float(sub.late_submission_penalty or 0)
+        return {"score": max(0.0, raw - penalty), "max_score": float(sub.max_score),
+                "auto_score": float(auto), "raw_score": raw, "late_penalty": penalty,
+                "seconds_late": float(sub.total_seconds_late)}
 
 
 def read_result(course: Course, lab: str, student: str) -> dict | None:
@@ -438,6 +445,7 @@ def grade(course: Course, lab: str, submissions: str | Path | None, *, workers: 
           timeout: float = 300.0, memory_mb: int = 2048, scheduler: str | None = None,
           sandbox: str | None = None, force: bool = False, students: list[str] | None = None,
           stream=None) -> Summary:
+    from .late import configured_plugin
     from .sandbox import SandboxUnavailable, choose_sandbox
 
     start = time.monotonic()
@@ -450,6 +458,7 @@ def grade(course: Course, lab: str, submissions: str | Path | None, *, workers: 
     if submissions is not None and not Path(submissions).exists():
         raise UsageError(f"--submissions {submissions} does not exist")
     steps = autograde_steps(course)
+    late_plugin = configured_plugin(course)  # a late policy that cannot be made: exit 2, before any grading
     try:
         sandbox = choose_sandbox(sandbox)
     except SandboxUnavailable as exc:
@@ -478,19 +487,23 @@ def grade(course: Course, lab: str, submissions: str | Path | None, *, workers: 
             where = submissions if submissions is not None else f"{course.root}/submitted"
             raise UsageError(f"no submissions of {lab} found in {where}")
         return _grade_students(course, lab, found, notebooks, limits, steps, workers, scheduler, sandbox,
-                               force, start, stream)
+                               force, start, stream, late_plugin)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _grade_students(course, lab, students, notebooks, limits, steps, workers, scheduler, sandbox, force,
-                    start, stream):
+                    start, stream, late_plugin):
+    from .late import deadline_key, due_dates
+
     state = course.state_dir(lab)
     state.mkdir(parents=True, exist_ok=True)
     progress = Progress(len(students), stream)
     rows: list[dict] = []
     todo: dict[str, dict] = {}  # student -> {"key", "preps": {notebook: Prepared}, "replies": {}}
-    keys = {sid: submission_key(course, lab, sid, limits) for sid in students}
+    due = due_dates(course, lab)
+    keys = {sid: submission_key(course, lab, sid, limits, deadline_key(late_plugin, due, sid))
+            for sid in students}
     pending = []
     for sid in students:
         old = read_result(course, lab, sid)
@@ -518,6 +531,7 @@ def _grade_students(course, lab, students, notebooks, limits, steps, workers, sc
     def finish(sid: str) -> None:
         entry = todo[sid]
         statuses, reasons, graded, cells = [], [], {}, []
+        timing: dict[str, dict] = {}  # notebook -> its status and grading time (seconds in the sandbox)
         infra = [r for r in entry["replies"].values() if r.get("infra")]
         if infra:  # the grader failed, not the student: no grade is written; graded again next run
             reason = f"the grader failed, not the notebook ({infra[0].get('reason', '')}); run grade again"
@@ -533,6 +547,7 @@ def _grade_students(course, lab, students, notebooks, limits, steps, workers, sc
                 _zero_notebook(course, lab, sid, name)
                 statuses.append("failed")
                 reasons.append(prep.failure)
+                timing[name] = {"status": "failed", "seconds": None}
                 continue
             reply = entry["replies"][name]
             try:
@@ -544,6 +559,9 @@ def _grade_students(course, lab, students, notebooks, limits, steps, workers, sc
                 graded[name] = prep.nb
                 cells += cell_results(prep.nb, name)
             statuses.append(status)
+            elapsed = reply.get("elapsed")
+            timing[name] = {"status": status,
+                            "seconds": round(float(elapsed), 3) if isinstance(elapsed, int | float) else None}
             reasons += [r for r in (reason, str(reply.get("note") or "")) if r] + prep.notes
         if graded:
             _write_autograded(course, lab, sid, graded)
@@ -551,13 +569,15 @@ def _grade_students(course, lab, students, notebooks, limits, steps, workers, sc
         status = next(s for s in order if s in statuses) if statuses else "failed"
         if status == "failed" and any(s != "failed" for s in statuses):
             status = "died"  # some notebook graded, another could not be: partly graded
-        score, max_score, auto = scores(course, lab, sid)
-        row = {"student_id": sid, "assignment": lab, "score": score, "max_score": max_score,
-               "auto_score": auto, "status": status, "reason": "; ".join(reasons), "key": entry["key"],
-               "cells": cells, "graded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        row = {"student_id": sid, "assignment": lab, **scores(course, lab, sid), "status": status,
+               "reason": "; ".join(reasons), "key": entry["key"], "cells": cells, "notebooks": timing,
+               "graded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         atomic_write(course.state_dir(lab) / f"{sid}.json", json.dumps(row, indent=1))
         rows.append(row)
-        detail = f"{score:g}/{max_score:g}" + (f" ({row['reason']})" if row["reason"] else "")
+        late = f", late penalty {row['late_penalty']:g}" if row["late_penalty"] else ""
+        detail = f"{row['score']:g}/{row['max_score']:g}{late}"
+        if row["reason"]:
+            detail += f" ({row['reason']})"
         progress.update(sid, status, detail)
 
     jobs = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 
 from autograder.course import Course
-from autograder.feedback import export
+from autograder.export import export
 
 
 def test_export_has_a_missing_row_for_each_roster_student_without_a_submission(tmp_path):
@@ -20,7 +20,7 @@ def test_export_has_a_missing_row_for_each_roster_student_without_a_submission(t
         gb.add_assignment("lab_a")
         gb.add_assignment("lab_b")
         gb.add_submission("lab_a", "ann")
-    rows = list(csv.DictReader(export(course).open()))
+    rows = list(csv.DictReader(export(course).path.open()))
     got = {(r["assignment"], r["student_id"]): r["status"] for r in rows}
     assert got == {("lab_a", "ann"): "ungraded", ("lab_a", "bob"): "missing", ("lab_a", "cy"): "missing",
                    ("lab_b", "ann"): "missing", ("lab_b", "bob"): "missing", ("lab_b", "cy"): "missing"}
