@@ -65,7 +65,8 @@ def register_model(name: str | None = None, *, paper: str, table: str,
         if key in _REGISTRY:
             raise ValueError(f"model {key!r} is registered twice")
         doc = summary or (inspect.getdoc(fn) or "").split("\n", 1)[0]
-        _REGISTRY[key] = ModelInfo(key, fn, paper, table, tuple(input_size), tuple(published),
+        C, H, W = input_size
+        _REGISTRY[key] = ModelInfo(key, fn, paper, table, (C, H, W), tuple(published),
                                    dict(kwargs or {}), doc)
         return fn
 

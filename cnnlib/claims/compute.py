@@ -52,11 +52,11 @@ def paper_year(model: str) -> int:
     return int(m.group())
 
 
-
 def alexnet_input() -> str:
     """The input size that conv1's output needs: P = (H - R + 2 x padding) / U + 1, solved for H."""
     c = conv_layer("alexnet", 0)
-    H = (c.output_shape[2] - 1) * (c.stride or 1) + (c.R or 1) - 2 * (c.padding or (0, 0))[0]
+    U = c.stride[0] if isinstance(c.stride, tuple) else c.stride or 1   # the height's stride
+    H = (c.output_shape[2] - 1) * U + (c.R or 1) - 2 * (c.padding or (0, 0))[0]
     return f"{H}x{H}"
 
 
@@ -105,7 +105,8 @@ def separable_ratios_hold() -> str:
     sep = cost_report("mobilenet_v1").conv_layers[1:]
     pairs = list(zip(sep[0::2], sep[1::2], strict=True))
     ok = len(pairs) == len(full) and all(
-        abs(f.macs / (dw.macs + pw.macs) - formulas.depthwise_separable_ratio(dw.R, dw.S, pw.M)) < 1e-9
+        dw.R and dw.S and pw.M
+        and abs(f.macs / (dw.macs + pw.macs) - formulas.depthwise_separable_ratio(dw.R, dw.S, pw.M)) < 1e-9
         for f, (dw, pw) in zip(full, pairs, strict=True))
     return "RSM/(RS+M)" if ok else "another ratio"
 
@@ -168,7 +169,11 @@ def plain_gradient_ratio(n: int = 9) -> float:
         nn.functional.cross_entropy(net(images), labels).backward()
     convs = [m for m in net if isinstance(m, nn.Conv2d)]
     assert len(convs) + 1 == 6 * n + 2, len(convs)
-    first, last = (c.weight.grad.norm().item() for c in (convs[0], convs[-1]))  # type: ignore[union-attr]
+    norms = []
+    for c in (convs[0], convs[-1]):
+        assert c.weight.grad is not None   # backward() has just filled it
+        norms.append(c.weight.grad.norm().item())
+    first, last = norms
     return first / last
 
 
@@ -186,7 +191,7 @@ def stack_window(filters: list[tuple[int, int]]) -> str:
 def bottleneck_shapes() -> str:
     reduces = [c for c in cost_report("googlenet").conv_layers
                if c.name.endswith(("branch3x3.0.conv", "branch5x5.0.conv"))]
-    ok = bool(reduces) and all(c.R == c.S == 1 and c.C > c.M for c in reduces)
+    ok = bool(reduces) and all(c.R == c.S == 1 and c.C and c.M and c.C > c.M for c in reduces)
     return "R=1, S=1, C > M" if ok else "not all"
 
 

@@ -41,15 +41,16 @@ def judge(stated: str, computed: Value, check: Callable[[Any], bool] | None = No
     """The verdict ``computed`` earns against the printed figure ``stated`` (see the module)."""
     if computed is None:
         return "not computable"
-    number = isinstance(computed, int | float) and not isinstance(computed, bool)
     if check is not None:
         ok = check(computed)
-    elif stated.endswith("+") and number and (bound := read_figure(stated[:-1])) is not None:
-        ok = computed >= bound[0]  # type: ignore[operator]  # ``number`` says it is int or float
-    elif number and (figure := read_figure(stated, significant)) is not None:
+    elif isinstance(computed, bool) or not isinstance(computed, int | float):   # text
+        ok = _text(computed) == _text(stated)
+    elif stated.endswith("+") and (bound := read_figure(stated[:-1])) is not None:
+        ok = computed >= bound[0]
+    elif (figure := read_figure(stated, significant)) is not None:
         value, half = figure
-        ok = abs(computed - value) <= half * (1 + 1e-9)  # type: ignore[operator]  # as above
-    else:
+        ok = abs(computed - value) <= half * (1 + 1e-9)
+    else:   # a number against a figure printed as text
         ok = _text(computed) == _text(stated)
     return "reproduced" if ok else "differs"
 

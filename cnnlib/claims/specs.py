@@ -14,6 +14,7 @@ reproduces it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from torch import nn
@@ -72,12 +73,19 @@ def _year_specs() -> list[Spec]:
             ("LeNet", "1998", "lenet5", "reproduced"), ("AlexNet", "2012", "alexnet", "reproduced"),
             ("VGGNet", "2014", "vgg16", "differs"), ("GoogleNet", "2014", "googlenet", "differs"),
             ("ResNet", "2015", "resnet50", "differs")):
-        specs.append(Spec(slide, f"{label} ({year})", year, lambda m=model: paper_year(m), verdict,
+        specs.append(Spec(slide, f"{label} ({year})", year, partial(paper_year, model), verdict,
                           "the year of the paper cnnlib cites for it" if verdict == "reproduced"
-                          else (lambda v, y=year: contest.format(y, v))))
+                          else partial(contest.format, year)))
     specs.insert(2, Spec(slide, "OverFeat (2013)", "2013", None, "not computable",
                          "cnnlib has no OverFeat model (the lecture names it only here)"))
     return specs
+
+
+def _alexnet_conv(i: int, letters: str) -> Value:
+    """One entry of the configuration table of AlexNet's CONV layers: conv i+1's ``letters``."""
+    c = conv_layer("alexnet", i)
+    stride = c.stride if not isinstance(c.stride, tuple) else "x".join(map(str, c.stride))
+    return {"RxS": f"{c.R}x{c.S}", "M": c.M, "C/G": c.channels_per_filter, "stride": stride}[letters]
 
 
 def _alexnet_specs() -> list[Spec]:
@@ -98,19 +106,18 @@ def _alexnet_specs() -> list[Spec]:
         n = i + 1
         specs += [
             Spec(slide, f"Layer {n}: Filter Size (RxS)", ("11x11", "5x5", "3x3", "3x3", "3x3")[i],
-                 lambda i=i: f"{conv_layer('alexnet', i).R}x{conv_layer('alexnet', i).S}", "reproduced",
-                 f"R x S of conv{n}"),
+                 partial(_alexnet_conv, i, "RxS"), "reproduced", f"R x S of conv{n}"),
             Spec(slide, f"Layer {n}: # Filters (M)", ("96", "256", "384", "384", "256")[i],
-                 lambda i=i: conv_layer("alexnet", i).M, "reproduced", f"M of conv{n}, both towers together"),
+                 partial(_alexnet_conv, i, "M"), "reproduced", f"M of conv{n}, both towers together"),
             Spec(slide, f"Layer {n}: # Channels (C)", ("3", "48", "256", "192", "192")[i],
-                 lambda i=i: conv_layer("alexnet", i).C // conv_layer("alexnet", i).G, "reproduced",
+                 partial(_alexnet_conv, i, "C/G"), "reproduced",
                  "channels one filter reads: C/G, half of the input in a grouped layer (G = 2)"
                  if i in (1, 3, 4) else "channels one filter reads: all of them (G = 1)"),
             Spec(slide, f"Layer {n}: Stride", ("4", "1", "1", "1", "1")[i],
-                 lambda i=i: conv_layer("alexnet", i).stride, "reproduced", f"stride of conv{n}"),
+                 partial(_alexnet_conv, i, "stride"), "reproduced", f"stride of conv{n}"),
         ]
     def bias(i: int) -> int:  # weights and biases of conv i+1
-        return conv_layer("alexnet", i).weights + conv_layer("alexnet", i).M
+        return conv_layer("alexnet", i).weights + conv_layer("alexnet", i).biases
 
     specs += [
         Spec(slide, "34k Params (layer 1)", "34k", lambda: conv_layer("alexnet", 0).weights, "differs",
@@ -136,11 +143,11 @@ def _alexnet_specs() -> list[Spec]:
     for i, (w, m) in enumerate(zip(("34k", "307k", "885k", "664k", "442k", "38M", "16.8M", "4.1M"),
                                    ("105M", "224M", "150M", "112M", "75M", "38M", "17M", "4M"),
                                    strict=True)):
-        specs.append(Spec(slide, f"# of weights, {names[i]}: {w}", w, lambda i=i: layer(i).weights,
+        specs.append(Spec(slide, f"# of weights, {names[i]}: {w}", w, partial(lambda i: layer(i).weights, i),
                           "differs" if i == 0 else "reproduced",
                           (lambda v: _TRUNCATED.format(v, bias(0))) if i == 0
                           else f"filter or FC weights of {names[i]}"))
-        specs.append(Spec(slide, f"# of MACs, {names[i]}: {m}", m, lambda i=i: layer(i).macs,
+        specs.append(Spec(slide, f"# of MACs, {names[i]}: {m}", m, partial(lambda i: layer(i).macs, i),
                           "reproduced", f"MACs of {names[i]}" + (": one per weight" if i >= 5 else "")))
     specs += [
         Spec(slide, "224x224 (the input drawn in the AlexNet figure)", "224x224", alexnet_input,
@@ -199,10 +206,10 @@ def _summary_specs() -> list[Spec]:
                 why = f"{cost_why[p.metric]} of {name}" + (f" ({variant})" if variant else "")
                 why += f": {p.note}" if p.note else ""
             depth_cell = cell.lecture.endswith("(depth)")
-            compute, why = _SUMMARY_RECOUNTED.get((row, col), (lambda v=cell.value: v, why))
+            compute, reason = _SUMMARY_RECOUNTED.get((row, col), (partial(_given, cell.value), why))
             specs.append(Spec("Summary of Popular CNNs", quote, cell.lecture, compute,
-                              "differs" if (row, col) in _SUMMARY_DIFFERS else "reproduced", why,
-                              check=(lambda v, s=cell.lecture: f"{v} (depth)" == s) if depth_cell else None))
+                              "differs" if (row, col) in _SUMMARY_DIFFERS else "reproduced", reason,
+                              check=partial(_is_depth, cell.lecture) if depth_cell else None))
     return specs
 
 
@@ -218,6 +225,16 @@ def _nas_why(_: object) -> str:
             f"depth-wise separable convolution, which NASNet-A's reduction cell uses {n} times")
 
 
+def _given(value: Value) -> Value:
+    """A summary cell's count, computed by :func:`cnnlib.lecture.summary_table`."""
+    return value
+
+
+def _is_depth(stated: str, computed: object) -> bool:
+    """A depth cell ("21 (depth)"): the computed depth, printed the slide's way."""
+    return f"{computed} (depth)" == stated
+
+
 def _lenet_conv_macs_why(v: int) -> str:
     r = cost_report("lenet5")
     return (f"C1 and C3 compute {v:,} MACs with LeCun's sparse C3 "
@@ -229,7 +246,7 @@ def _lenet_conv_macs_why(v: int) -> str:
 
 #: Summary cells whose printed figure comes out of arithmetic on other totals rather than a
 #: count of the layers it names: the ledger judges the count, (row, column) -> (compute, why).
-_SUMMARY_RECOUNTED: dict[tuple[str, str], tuple[Callable[[], Value], Callable[[Any], str]]] = {
+_SUMMARY_RECOUNTED: dict[tuple[str, str], tuple[Callable[[], Value], str | Callable[[Any], str]]] = {
     ("CONV # of MACs", "LeNet-5"): (lambda: cost_report("lenet5").conv_macs, _lenet_conv_macs_why),
 }
 
@@ -400,7 +417,7 @@ def specs() -> list[Spec]:
              lambda: "G = C" if all(c.G == c.C for c in r("mobilenet_v1").of_kind("dwconv")) else "G != C",
              "reproduced", "checked on MobileNet's 13 depth-wise layers"),
         Spec("Depth-wise Convolutions", "(i.e., one input channel per group)", "one",
-             lambda: max(c.C // c.G for c in r("mobilenet_v1").of_kind("dwconv")), "reproduced",
+             lambda: max(c.channels_per_filter for c in r("mobilenet_v1").of_kind("dwconv")), "reproduced",
              "C/G in every depth-wise layer of MobileNet"),
         Spec("Depth-wise Convolutions", "Typically, M=C", "M = C",
              lambda: "M = C" if all(c.M == c.C for c in r("mobilenet_v1").of_kind("dwconv")) else "M != C",
@@ -433,14 +450,19 @@ def specs() -> list[Spec]:
     return specs
 
 
+#: One figure of a MobileNet table: (stated, compute, verdict, why[, significant figures kept]).
+_Column = (tuple[str, Callable[[], Value], str, str | Callable[[Any], str]]
+           | tuple[str, Callable[[], Value], str, str | Callable[[Any], str], int])
+
+
 def _mobilenet_specs() -> list[Spec]:
     """The MobileNet tables the lecture shows (the paper's Tables 4, 8 and 9)."""
     r = cost_report
     small = {"width_mult": 0.5}
-    rows = [
+    rows: list[tuple[str, str, str, _Column, _Column]] = [
         # slide, model row, accuracy, then for mult-adds and parameters: (stated, compute, verdict,
-        # why), and the significant figures the table kept where it prints a whole number with
-        # trailing zeros that are not significant (15.3G as "15300" million)
+        # why[, the significant figures the table kept, where it prints a whole number whose
+        # trailing zeros are not significant: 15.3G as "15300" million])
         ("Reduction in MACs", "Conv MobileNet", "71.7%",
          ("4866", lambda: millions(r("conv_mobilenet_v1").conv_macs), "reproduced",
           lambda v: f"the CONV MACs only; with the FC layer it is {millions(r('conv_mobilenet_v1').macs)}M, "
