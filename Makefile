@@ -52,8 +52,8 @@ system-deps:
 	  else echo "could not install axe-core from npm: the accessibility test will skip" >&2; fi; \
 	fi
 
-## test: every test, the notebooks included; "no tests collected" (exit 5) fails
-test: $(STAMP) $(SCALESIM) system-deps
+## test: the linters, then every test, the notebooks included; "no tests collected" (exit 5) fails
+test: lint $(SCALESIM) system-deps
 	SCALESIM_PYTHON=$(CURDIR)/$(SCALESIM_VENV)/bin/python $(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
@@ -66,8 +66,10 @@ test-fast: $(STAMP)
 hub: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python deploy/local_hub.py
 
+## lint: ruff on the repository, mypy on cnnlib and autograder (settings in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_counting.py

@@ -6,7 +6,8 @@ estimate of a model takes from its :class:`cnnlib.CostReport` (counting happens 
 the clock starts), and how many estimates that makes per second; then the same for single
 layers, the unit a mapping search works with.
 
-Target (issue "cnnlib.accel"): the whole of ResNet-50 in under 20 ms after counting.
+Target (set when the accelerator model was written, so that a search can call it in its inner
+loop): the whole of ResNet-50 in under 20 ms after counting.
 
     python benchmarks/bench_accel.py [--model resnet50] [--repeat 200]
 """

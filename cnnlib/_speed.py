@@ -43,7 +43,8 @@ def _skip_meta(fn: Callable[..., Any]) -> Callable[..., Any]:
             return tensor
         return fn(tensor, *args, **kwargs)
 
-    wrapper.__wrapped_for_meta__ = True  # type: ignore[attr-defined]
+    # a mark on the function object, so that it is never wrapped twice (read below)
+    wrapper.__wrapped_for_meta__ = True  # type: ignore[attr-defined]  # functions take attributes
     return wrapper
 
 
@@ -55,7 +56,8 @@ def _skip_meta_layer(fn: Callable[..., Any]) -> Callable[..., Any]:
             return None
         return fn(self, *args, **kwargs)
 
-    wrapper.__wrapped_for_meta__ = True  # type: ignore[attr-defined]
+    # a mark on the function object, so that it is never wrapped twice (read below)
+    wrapper.__wrapped_for_meta__ = True  # type: ignore[attr-defined]  # functions take attributes
     return wrapper
 
 

@@ -98,7 +98,7 @@ def _count_named(name: str, model_kwargs: dict[str, Any], args: tuple[Any, ...],
         key = None
     with _kept_lock:
         entry = _kept.get(key) if key is not None else None
-        if entry is not None:
+        if key is not None and entry is not None:
             _kept.move_to_end(key)
     if entry is not None and entry[3].acquire(blocking=False):
         try:

@@ -61,8 +61,10 @@ def _codes_of(obj: Any) -> Iterable[types.CodeType]:
         for const in obj.co_consts:
             if isinstance(const, types.CodeType):
                 yield from _codes_of(const)
-    elif isinstance(obj, (types.FunctionType, types.MethodType, staticmethod, classmethod)):
-        yield from _codes_of(getattr(obj, "__func__", obj).__code__)
+    elif isinstance(obj, types.FunctionType):
+        yield from _codes_of(obj.__code__)
+    elif isinstance(obj, (types.MethodType, staticmethod, classmethod)):
+        yield from _codes_of(obj.__func__)
     elif isinstance(obj, property):
         for accessor in (obj.fget, obj.fset, obj.fdel):
             if accessor is not None:

@@ -10,6 +10,7 @@ model's cost report; where they differ from the slide, ``STRUCTURE_NOTES`` says 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -113,16 +114,22 @@ def depth(model: str, kinds: tuple[type[nn.Module], ...] = (nn.Conv2d,), **kwarg
     return max(longest.values())
 
 
+def _strides(strides: Iterable[int | tuple[int, int] | None]) -> str:
+    """The distinct strides, smallest first; a stride that differs per axis as (height, width)."""
+    distinct = {s for s in strides if s is not None}
+    return ", ".join(map(str, sorted(distinct, key=lambda s: s if isinstance(s, tuple) else (s, s))))
+
+
 def structure(report: CostReport) -> dict[str, str]:
     """The structure rows of the slide, computed from a cost report."""
-    convs = report.conv_layers
+    convs = report.conv_layers   # a CONV row always has its letters: R, M, stride
     return {
         "Input Size": "x".join(map(str, report.input_size[2:])),
         "# of CONV Layers": str(len(convs)),
-        "Filter Sizes": ", ".join(map(str, sorted({r.R for r in convs}))),
-        "# of Channels": _listing([r.C // (r.G or 1) for r in convs]),  # channels one filter sees
-        "# of Filters": _listing([r.M for r in convs]),
-        "Stride": ", ".join(map(str, sorted({r.stride for r in convs}))),
+        "Filter Sizes": ", ".join(map(str, sorted({r.R for r in convs if r.R is not None}))),
+        "# of Channels": _listing([r.channels_per_filter for r in convs]),  # channels one filter sees
+        "# of Filters": _listing([r.M for r in convs if r.M is not None]),
+        "Stride": _strides(r.stride for r in convs),
         "# of FC layers": str(len(report.fc_layers)),
     }
 
@@ -154,15 +161,15 @@ def summary_table() -> dict[str, list[Cell]]:
                 counted = report.metric(p.metric)
                 cells.append(Cell(value, human(counted), p.matches(counted), p.note, value=counted))
             else:
-                counted = structure(defaults[col])[row]
-                raw: int | str = int(counted) if counted.isdigit() else counted
-                if row == "# of CONV Layers" and _norm(counted) != _norm(value):
+                text = structure(defaults[col])[row]
+                raw: int | str = int(text) if text.isdigit() else text
+                if row == "# of CONV Layers" and _norm(text) != _norm(value):
                     # the slide may count CONV layers along the longest path (its "depth")
                     deep = depth(name)
                     if _norm(value).removesuffix("(depth)") == str(deep):
-                        counted, raw = value, deep
-                same = _norm(counted) == _norm(value)
-                cells.append(Cell(value, counted, same, STRUCTURE_NOTES.get((row, col), ""), raw))
+                        text, raw = value, deep
+                same = _norm(text) == _norm(value)
+                cells.append(Cell(value, text, same, STRUCTURE_NOTES.get((row, col), ""), raw))
         table[row] = cells
     return table
 

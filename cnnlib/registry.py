@@ -45,6 +45,24 @@ class ModelInfo:
     def build(self, **kwargs: Any) -> nn.Module:
         return self.builder(**{**self.kwargs, **kwargs})
 
+    def figure(self, metric: str, *, source: str | None = None,
+               input_size: tuple[int, int, int] | None = None, **kwargs: Any) -> Published:
+        """The published figure of ``metric`` for the variant ``kwargs`` at ``input_size``
+        (``None``: the model's own), from ``source`` if given: exactly one must match.
+
+        ``model_info("mobilenet_v1").figure("macs", width_mult=0.5).value == "149M"``
+        """
+        found = [p for p in self.published
+                 if p.metric == metric and dict(p.kwargs) == kwargs and p.input_size == input_size
+                 and source in (None, p.source)]
+        if len(found) != 1:
+            where = f" from {source}" if source else ""
+            sources = f" ({', '.join(p.source for p in found)}: name a source)" if found else ""
+            raise LookupError(f"{self.name} has {len(found)} published {metric} figures{where} for "
+                              f"{kwargs or 'its default variant'} at {input_size or 'its input size'}"
+                              f"{sources}")
+        return found[0]
+
 
 _REGISTRY: dict[str, ModelInfo] = {}
 
@@ -65,7 +83,8 @@ def register_model(name: str | None = None, *, paper: str, table: str,
         if key in _REGISTRY:
             raise ValueError(f"model {key!r} is registered twice")
         doc = summary or (inspect.getdoc(fn) or "").split("\n", 1)[0]
-        _REGISTRY[key] = ModelInfo(key, fn, paper, table, tuple(input_size), tuple(published),
+        C, H, W = input_size
+        _REGISTRY[key] = ModelInfo(key, fn, paper, table, (C, H, W), tuple(published),
                                    dict(kwargs or {}), doc)
         return fn
 

@@ -84,13 +84,13 @@ def zoo_table(markdown: bool = False, cite: bool = False) -> str:
         cells = [(r.name, "x".join(map(str, r.input_size)), human(r.params), human(r.weights),
                   human(r.macs), r.conv_layers, r.fc_label, r.paper) for r in rows]
         return render(header, cells, align="llrrrrrl")
-    header = ("model (input)", "weights", "params", "MACs", "CONV / FC")
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["--:"] * 4) + "|"]
+    columns = ("model (input)", "weights", "params", "MACs", "CONV / FC")
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join(["---"] + ["--:"] * 4) + "|"]
     for r in rows:
         C, H, W = r.input_size
         size = (f"{H} px" if H == W else f"{H}x{W} px") + (", grey" if C == 1 else "")
         paper = f" {{cite:p}}`{r.paper}`" if cite else f" ({r.paper})"
-        cells = (f"`{r.name}` ({size}){paper}", human(r.weights), human(r.params), human(r.macs),
-                 f"{r.conv_layers} / {r.fc_label}")
-        lines.append("| " + " | ".join(cells) + " |")
+        line = (f"`{r.name}` ({size}){paper}", human(r.weights), human(r.params), human(r.macs),
+                f"{r.conv_layers} / {r.fc_label}")
+        lines.append("| " + " | ".join(line) + " |")
     return "\n".join(lines)

@@ -101,7 +101,7 @@ def test_layer_from_linear_row_on_a_batch_keeps_the_batch_as_n():
 # -- hardware ---------------------------------------------------------------------------------
 
 
-def test_presets_are_the_designs_the_issue_names():
+def test_presets_are_the_three_designs_the_book_compares():
     assert set(accel.PRESETS) == {"eyeriss", "systolic32", "tpu"}
     eyeriss = accel.hardware("eyeriss")
     assert (eyeriss.rows, eyeriss.cols, eyeriss.dataflow) == (12, 14, "rs")
@@ -168,3 +168,16 @@ def test_unknown_preset_lists_the_presets():
 def test_energy_table_rejects_negative_energy_naming_the_level():
     with pytest.raises(accel.BadHardwareError, match="dram must be a non-negative number"):
         accel.EnergyTable(name="t", mac=1, rf=1, array=1, buffer=1, dram=-5)
+
+
+def test_a_made_layer_has_every_letter_as_an_integer_and_pairs_for_stride_and_padding():
+    import dataclasses
+
+    layer = accel.Layer(C=3, M=96, R=11, P=55, stride=4)          # S, Q, H, W derived
+    letters = {f.name: getattr(layer, f.name) for f in dataclasses.fields(layer)}
+    assert all(type(letters[k]) is int for k in ("C", "M", "R", "S", "P", "Q", "H", "W", "N", "G", "steps"))
+    assert (layer.S, layer.Q, layer.H, layer.W) == (11, 55, 227, 227)
+    assert layer.stride == (4, 4) and layer.padding == (0, 0)
+    sparse = dataclasses.replace(layer, useful_macs=1000)         # a copy is made the same way
+    assert (sparse.H, sparse.stride, sparse.macs) == (227, (4, 4), 1000)
+    assert repr(layer).startswith("Layer(C=3, M=96, R=11, S=11, P=55, Q=55, H=227, W=227, N=1, G=1, ")

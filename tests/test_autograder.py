@@ -38,10 +38,11 @@ try:
     SANDBOX = choose_sandbox()
 except Exception:  # noqa: BLE001
     SANDBOX = "none"
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(   # slow: it grades a class in the sandbox
     SANDBOX != "bwrap",
     reason="bubblewrap (bwrap) is not installed or user namespaces are off: install it with "
-           "`apt-get install -y bubblewrap` (the Makefile's test target does); the sandbox must run for real")
+           "`apt-get install -y bubblewrap` (the Makefile's test target does); the sandbox must run for real",
+)]
 
 CORRECT_ADD = "def add(a, b):\n    return a + b\n"
 CORRECT_CONV = "def conv_weights(C, M, R, S):\n    return C * M * R * S\n"

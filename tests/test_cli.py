@@ -40,6 +40,7 @@ def test_bad_input_is_one_line_on_stderr_with_exit_code_2(capsys, argv, message)
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.slow   # a new Python process imports torch
 def test_python_dash_m_cnnlib_runs_without_a_traceback():
     out = subprocess.run([sys.executable, "-m", "cnnlib", "summary", "nope"], capture_output=True, text=True)
     assert out.returncode == 2 and "Traceback" not in out.stderr and "Known models" in out.stderr
@@ -52,6 +53,7 @@ def test_parsers():
         "width_mult": 0.5, "variant": "v1.5", "aux": True}
 
 
+@pytest.mark.slow   # a new Python process imports torch and counts DenseNet-121
 def test_a_closed_pipe_ends_the_command_quietly():
     # as `python -m cnnlib summary densenet121 | head -1` does
     proc = subprocess.Popen([sys.executable, "-m", "cnnlib", "summary", "densenet121"],

@@ -115,6 +115,7 @@ def test_size_errors_keep_torchs_error_as_their_cause():
     assert e.value.__cause__ is not None or "collapses" in str(e.value)
 
 
+@pytest.mark.slow   # two new Python processes, each importing torch
 def test_cnnlib_debug_shows_the_full_traceback():
     env = {**os.environ, "CNNLIB_DEBUG": "1"}
     out = subprocess.run([sys.executable, "-m", "cnnlib", "summary", "alexnett"], capture_output=True,

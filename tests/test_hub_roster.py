@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
 from autograder.course import Course
 from autograder.export import export
+
+pytestmark = pytest.mark.slow   # nbgrader creates and migrates a gradebook database (seconds)
 
 
 def test_export_has_a_missing_row_for_each_roster_student_without_a_submission(tmp_path):

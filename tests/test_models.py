@@ -24,6 +24,11 @@ SMALL_INPUT: dict[str, tuple[int, int, int]] = {
     "inception_v3": (3, 75, 75),  # two stride-2 grid reductions without padding need 75x75
 }
 DEFAULT_SMALL = (3, 64, 64)
+# Real forward passes that take seconds (real weights of hundreds of MB, or hundreds of layers,
+# to allocate and initialise): slow, so `make test-fast` runs the others.
+BIG = {"vgg16", "vgg19", "resnet34", "resnet50", "resnet101", "resnet152", "se_resnet50", "wide_resnet50_2",
+       "resnext50_32x4d", "xception", "googlenet", "nasnet_a_mobile", "shufflenet_v1",
+       *(f"efficientnet_b{i}" for i in range(1, 8))}
 
 PUBLISHED = [
     pytest.param(name, i, id=f"{name}-{p.metric}-{p.source}-{i}")
@@ -79,7 +84,7 @@ def test_counts_reproduce_published_figure(name, index):
     assert p.matches(counted), f"{p.describe()}: counted {counted:,}. {p.note}"
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in BIG else n for n in MODELS])
 def test_real_forward_pass_gives_class_scores(name):
     torch.manual_seed(0)
     model = cnnlib.create_model(name).eval()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cnnlib.published import Published, parse_figure
+from cnnlib.published import Published, parse_figure, read_figure
 
 
 @pytest.mark.parametrize(("text", "value", "half"), [
@@ -11,6 +11,11 @@ from cnnlib.published import Published, parse_figure
     ("61M", 61e6, 0.5e6),
     ("60,000", 60000, 0.5),
     ("0.39B", 0.39e9, 0.005e9),
+    ("15300", 15300, 0.5),      # trailing zeros are printed digits
+    ("60", 60, 0.5),
+    ("70.6%", 70.6, 0.05),
+    ("~1.5x", 1.5, 0.05),
+    ("two", 2, 0.5),
 ])
 def test_parse_figure_keeps_the_printed_precision(text, value, half):
     v, h = parse_figure(text)
@@ -31,3 +36,22 @@ def test_a_tolerance_replaces_the_printed_precision():
 def test_an_unreadable_figure_is_an_error():
     with pytest.raises(ValueError, match="cannot read"):
         parse_figure("about 5 billion")
+
+
+@pytest.mark.parametrize(("text", "significant", "value", "half"), [
+    ("15300", 3, 15300, 50), ("720", 2, 720, 5), ("60", 1, 60, 5), ("60M", 1, 60e6, 5e6),
+    ("15300", 5, 15300, 0.5),
+])
+def test_a_source_that_kept_fewer_digits_says_how_many(text, significant, value, half):
+    assert read_figure(text, significant) == (pytest.approx(value), pytest.approx(half))
+
+
+def test_more_significant_figures_than_printed_is_an_error():
+    with pytest.raises(ValueError, match="cannot have kept 3"):
+        read_figure("4.2", 3)
+    with pytest.raises(ValueError, match="at least 1"):
+        read_figure("60", 0)
+
+
+def test_text_is_not_a_figure():
+    assert read_figure("3 - 1024") is None and read_figure("11x11") is None and read_figure("") is None

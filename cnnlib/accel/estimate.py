@@ -57,6 +57,7 @@ def estimate(model_or_report: str | nn.Module | CostReport | Iterable[Layer],
     hw = preset(hardware)
     if dataflow is not None:
         hw = hw.replace(dataflow=check_dataflow(dataflow))
+    report: CostReport | Iterable[Layer]
     if isinstance(model_or_report, (str, nn.Module)):
         report = count_costs(model_or_report, input_size, **model_kwargs)
     elif model_kwargs or input_size is not None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from cnnlib.accel.errors import (
     BadHardwareError,
@@ -50,7 +51,7 @@ def check_dataflow(dataflow: object) -> str:
     if dataflow not in DATAFLOWS:
         allowed = ", ".join(f"{d!r} ({DATAFLOW_NAMES[d]})" for d in DATAFLOWS)
         raise UnknownDataflowError(f"dataflow must be one of {allowed}; got {dataflow!r}")
-    return dataflow  # type: ignore[return-value]
+    return dataflow
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,8 +191,9 @@ class Hardware:
         """Arithmetic intensity where the roofs meet: below it a layer is memory-bound."""
         return self.peak_macs_per_s / self.dram_bytes_per_s
 
-    def replace(self, **changes: object) -> Hardware:
-        """A copy with some fields changed (checked like a new description)."""
+    def replace(self, **changes: Any) -> Hardware:
+        """A copy with some fields changed (checked like a new description: the values may be
+        of any type here, and a wrong one is a :class:`BadHardwareError`)."""
         known = [f.name for f in dataclasses.fields(self)]
         unknown = [k for k in changes if k not in known]
         if unknown:

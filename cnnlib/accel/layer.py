@@ -63,76 +63,111 @@ def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
     return pair
 
 
-@dataclass(frozen=True, kw_only=True)
+def _derive(owner: str, kind: str | None, out: str, inp: str, P: int | None, H: int | None,
+            R: int, U: int, pad: int) -> tuple[int, int]:
+    """The output size ``P`` and input size ``H`` of one axis, one derived from the other."""
+    if P is not None:
+        check_positive_int(owner, BadLayerError, **{out: P})
+    if H is not None:
+        check_positive_int(owner, BadLayerError, **{inp: H})
+    if H is None:
+        if P is None:
+            raise BadLayerError(f"{owner}: give {out} or {inp}")
+        # The smallest input that gives P outputs: the last window starts at (P-1)U.
+        H = (P - 1) * U + R - 2 * pad
+        if H < 1:
+            raise BadLayerError(f"{owner}: padding {pad} is too large for {out}={P}, "
+                                f"{'R' if out == 'P' else 'S'}={R}: the input size {inp} would be {H}")
+    elif P is None:
+        P = (H + 2 * pad - R) // U + 1
+        if P < 1:
+            raise BadLayerError(f"{owner}: the input {inp}={H} (padding {pad}) is smaller than "
+                                f"the filter {'R' if out == 'P' else 'S'}={R}")
+    elif P != (H + 2 * pad - R) // U + 1 and kind not in ("pool", "eltwise", "other", "act", "norm"):
+        # both given: they must agree (pooling may round up, as ceil_mode does)
+        raise BadLayerError(
+            f"{owner}: {out}={P} and {inp}={H} disagree: a filter of {R} with stride {U} and "
+            f"padding {pad} makes {(H + 2 * pad - R) // U + 1} outputs of {H} inputs; give one of them")
+    return P, H
+
+
+@dataclass(frozen=True, init=False)
 class Layer:
     """One layer in the lecture's letters. Give ``P, Q`` or ``H, W``; the other pair is derived.
 
     ``M`` defaults to ``C`` (the channel-preserving layers: pooling, depth-wise), ``S`` to
     ``R``, and with neither size given the layer is an FC layer (``P = Q = 1``).
     ``input_words`` overrides ``N*C*H*W`` for a layer that reads several tensors (an
-    element-wise add reads two).
+    element-wise add reads two). Once made, every letter is an integer and ``stride`` and
+    ``padding`` are (height, width) pairs, whatever was given.
     """
 
     C: int
-    M: int | None = None
-    R: int = 1
-    S: int | None = None
-    P: int | None = None
-    Q: int | None = None
-    H: int | None = None
-    W: int | None = None
-    N: int = 1
-    G: int = 1
-    stride: int | tuple[int, int] = 1
-    padding: int | tuple[int, int] = 0
-    kind: str | None = None
-    name: str = ""
-    input_words: int | None = field(default=None, repr=False)
+    M: int
+    R: int
+    S: int
+    P: int
+    Q: int
+    H: int
+    W: int
+    N: int
+    G: int
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    kind: str
+    name: str
+    #: overrides ``N*C*H*W`` for a layer that reads several tensors
+    input_words: int | None = field(repr=False)
     #: overrides ``N*M*P*Q`` for a layer whose outputs are not its products' (a transposed
     #: convolution adds overlapping products into fewer outputs)
-    output_words: int | None = field(default=None, repr=False)
+    output_words: int | None = field(repr=False)
     #: MACs that multiply a real weight, for a layer that is not dense (LeNet-5's C3): the array
     #: still runs the dense shape (its cycles), but only these MACs count as work done.
-    useful_macs: int | None = field(default=None, repr=False)
+    useful_macs: int | None = field(repr=False)
     #: A recurrent layer's time steps: the layer (of batch ``N``) runs ``steps`` times, one
     #: after the other, because each step needs the previous step's output. Its MACs, inputs,
     #: outputs and cycles are ``steps`` times one step's; its weights are read as for one.
-    steps: int = 1
+    steps: int
 
-    def __post_init__(self) -> None:
-        set_ = object.__setattr__  # the dataclass is frozen; these fill in derived fields once
-        owner = f"Layer {self.name!r}" if self.name else "Layer"
-        if self.M is None:
-            set_(self, "M", self.C)
-        if self.S is None:
-            set_(self, "S", self.R)
-        sh, sw = _pair(self.stride, "stride")
-        ph, pw = _pair(self.padding, "padding")
-        check_positive_int(owner, BadLayerError, N=self.N, C=self.C, M=self.M, G=self.G,
-                           R=self.R, S=self.S, stride_height=sh, stride_width=sw, steps=self.steps)
-        for name, p, k in (("padding height", ph, self.R), ("padding width", pw, self.S)):
+    def __init__(self, *, C: int, M: int | None = None, R: int = 1, S: int | None = None,
+                 P: int | None = None, Q: int | None = None, H: int | None = None,
+                 W: int | None = None, N: int = 1, G: int = 1, stride: int | tuple[int, int] = 1,
+                 padding: int | tuple[int, int] = 0, kind: str | None = None, name: str = "",
+                 input_words: int | None = None, output_words: int | None = None,
+                 useful_macs: int | None = None, steps: int = 1) -> None:
+        owner = f"Layer {name!r}" if name else "Layer"
+        M = C if M is None else M
+        S = R if S is None else S
+        sh, sw = _pair(stride, "stride")
+        ph, pw = _pair(padding, "padding")
+        check_positive_int(owner, BadLayerError, N=N, C=C, M=M, G=G, R=R, S=S, stride_height=sh,
+                           stride_width=sw, steps=steps)
+        for side, p, k in (("padding height", ph, R), ("padding width", pw, S)):
             if not isinstance(p, int) or isinstance(p, bool) or p < 0:
-                raise BadLayerError(f"{owner}: {name} must be a non-negative integer, got {p!r}")
-            if self.kind == "pool" and 2 * p > k:   # as torch's pooling layers require
-                raise BadLayerError(f"{owner}: a pooling window of {k} takes a {name} of at most "
+                raise BadLayerError(f"{owner}: {side} must be a non-negative integer, got {p!r}")
+            if kind == "pool" and 2 * p > k:   # as torch's pooling layers require
+                raise BadLayerError(f"{owner}: a pooling window of {k} takes a {side} of at most "
                                     f"{k // 2} (half the window), got {p}")
-        set_(self, "stride", (sh, sw))
-        set_(self, "padding", (ph, pw))
 
-        sized = self.H is not None or self.W is not None   # an input size given, not derived
+        sized = H is not None or W is not None   # an input size given, not derived
         # Square by default: one of P or H given fixes the other axis too.
-        if self.Q is None and self.W is None:
-            set_(self, "Q", self.P)
-            set_(self, "W", self.H)
-        if self.P is None and self.H is None:
-            set_(self, "P", 1)
-        if self.Q is None and self.W is None:
-            set_(self, "Q", 1)
-        self._derive(owner, "P", "H", self.R, sh, ph)
-        self._derive(owner, "Q", "W", self.S, sw, pw)
+        if Q is None and W is None:
+            Q, W = P, H
+        if P is None and H is None:
+            P = 1
+        if Q is None and W is None:
+            Q = 1
+        P, H = _derive(owner, kind, "P", "H", P, H, R, sh, ph)
+        Q, W = _derive(owner, kind, "Q", "W", Q, W, S, sw, pw)
+        set_ = object.__setattr__  # the dataclass is frozen: each field is set once, here
+        for field_name, value in (("C", C), ("M", M), ("R", R), ("S", S), ("P", P), ("Q", Q),
+                                  ("H", H), ("W", W), ("N", N), ("G", G), ("stride", (sh, sw)),
+                                  ("padding", (ph, pw)), ("name", name), ("input_words", input_words),
+                                  ("output_words", output_words), ("useful_macs", useful_macs),
+                                  ("steps", steps)):
+            set_(self, field_name, value)
+        set_(self, "kind", self._default_kind() if kind is None else kind)
 
-        if self.kind is None:
-            set_(self, "kind", self._default_kind())
         if self.kind not in KINDS:
             raise BadLayerError(f"{owner}: kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if self.kind in ARRAY_KINDS:
@@ -151,32 +186,6 @@ class Layer:
             check_positive_int(owner, BadLayerError, input_words=self.input_words)
         if self.output_words is not None:
             check_positive_int(owner, BadLayerError, output_words=self.output_words)
-
-    def _derive(self, owner: str, out: str, inp: str, R: int, U: int, pad: int) -> None:
-        """Fill in the output size from the input size, or the other way round."""
-        P, H = getattr(self, out), getattr(self, inp)
-        if P is not None:
-            check_positive_int(owner, BadLayerError, **{out: P})
-        if H is not None:
-            check_positive_int(owner, BadLayerError, **{inp: H})
-        if H is None:
-            # The smallest input that gives P outputs: the last window starts at (P-1)U.
-            H = (P - 1) * U + R - 2 * pad
-            if H < 1:
-                raise BadLayerError(f"{owner}: padding {pad} is too large for {out}={P}, "
-                                    f"{'R' if out == 'P' else 'S'}={R}: the input size {inp} would be {H}")
-            object.__setattr__(self, inp, H)
-        elif P is None:
-            P = (H + 2 * pad - R) // U + 1
-            if P < 1:
-                raise BadLayerError(f"{owner}: the input {inp}={H} (padding {pad}) is smaller than "
-                                    f"the filter {'R' if out == 'P' else 'S'}={R}")
-            object.__setattr__(self, out, P)
-        elif P != (H + 2 * pad - R) // U + 1 and self.kind not in ("pool", "eltwise", "other", "act", "norm"):
-            # both given: they must agree (pooling may round up, as ceil_mode does)
-            raise BadLayerError(
-                f"{owner}: {out}={P} and {inp}={H} disagree: a filter of {R} with stride {U} and "
-                f"padding {pad} makes {(H + 2 * pad - R) // U + 1} outputs of {H} inputs; give one of them")
 
     def _default_kind(self) -> str:
         if self.G > 1 and self.G == self.C:
@@ -324,8 +333,9 @@ class Layer:
             # (steps, N, K): each step a product of N rows, after the step before it
             return cls(name=row.name, kind=kind, N=shape[1], C=row.C, M=row.M, steps=shape[0])
         if kind == "rbf":  # LeNet-5's RBF units on (N, C) features
-            C, M = row.C, row.M
-            return cls(name=row.name, kind=kind, N=max(1, row.activations_in // C), C=C, M=M)
+            if row.C is None or row.M is None:
+                raise BadLayerError(f"row {row.name!r} of kind 'rbf' has no C and M to map")
+            return cls(name=row.name, kind=kind, N=max(1, row.activations_in // row.C), C=row.C, M=row.M)
         if kind == "fc" or kind in PRODUCT_KINDS:
             # nn.Linear on (..., C) features, F.linear, and every matrix product the report
             # counted: C is the length of the dot products, M the outputs per row, and the
@@ -338,7 +348,7 @@ class Layer:
         N, C, H, W = _nchw(row.input_shape)
         _, M, P, Q = _nchw(row.output_shape)
         if kind == "pool":
-            return cls(name=row.name, kind=kind, N=N, C=C, M=M, R=row.R, S=row.S, H=H, W=W, P=P,
+            return cls(name=row.name, kind=kind, N=N, C=C, M=M, R=row.R or 1, S=row.S, H=H, W=W, P=P,
                        Q=Q, stride=row.stride or 1, padding=row.padding or 0)
         # eltwise, other, act, norm: the output's shape; the words read come from the report
         # (an add reads two tensors, a squeeze-and-excitation scale a map and a vector).
@@ -390,7 +400,7 @@ def _grouped_product(row: LayerCost) -> Layer | None:
 def _nchw(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     """Read a shape as (N, C, H, W): ``(N, F)`` is F channels of 1 x 1."""
     if len(shape) == 4:
-        return shape  # type: ignore[return-value]
+        return shape
     if len(shape) == 2:
         return shape[0], shape[1], 1, 1
     if len(shape) == 3:

@@ -140,6 +140,7 @@ def systolic(layer: Layer, rows: int | None = None, cols: int | None = None,
         rf_words = hardware.rf_words if rf_words is None else rf_words
     dataflow = check_dataflow("ws" if dataflow is None else dataflow)
     check_positive_int("systolic array", BadHardwareError, rows=rows, cols=cols)
+    assert rows is not None and cols is not None   # checked just above: positive integers
     if not isinstance(layer, Layer):
         raise BadLayerError(f"systolic() takes an accel.Layer, got {type(layer).__name__}")
     if layer.kind not in ARRAY_KINDS:

@@ -294,9 +294,9 @@ class _Walker:
             if w is not None and w in holder_of:
                 user.setdefault(holder_of[w], row)
         for key, own in self.unseen.items():
-            row = user.get(key)
-            if row is not None:
-                row["params"] += own
+            holder = user.get(key)
+            if holder is not None:
+                holder["params"] += own
             else:
                 name, m = holders[key]
                 self.rows.append(dict(_by=key, name=name, kind="other", module=type(m).__name__,

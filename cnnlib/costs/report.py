@@ -63,7 +63,8 @@ class LayerCost:
     C: int | None = None
     M: int | None = None
     G: int | None = None
-    stride: int | None = None
+    #: the same on both axes, or (height, width) where they differ
+    stride: int | tuple[int, int] | None = None
     padding: tuple[int, int] | None = None
     weights: int = 0
     biases: int = 0
@@ -89,6 +90,14 @@ class LayerCost:
         row = object.__new__(cls)
         row.__dict__.update(state)
         return row
+
+    @property
+    def channels_per_filter(self) -> int:
+        """C/G: the input channels one filter reads (all C with one group, one in a depth-wise
+        layer). A row without filters (an activation, an element-wise add) has none: an error."""
+        if self.C is None:
+            raise ValueError(f"layer {self.name!r} of kind {self.kind!r} has no filters")
+        return self.C // (self.G or 1)
 
     @property
     def filter_shape(self) -> str:

@@ -61,7 +61,7 @@ def _stride(v: int | tuple[int, ...]) -> int | tuple[int, int]:
 def nchw(shape: torch.Size | tuple[int, ...]) -> tuple[int, int, int, int]:
     """An (N, C, H, W) shape, or an unbatched (C, H, W) one read as N = 1."""
     if len(shape) == 3:
-        return (1, *shape)  # type: ignore[return-value]
+        return (1, *shape)
     N, C, H, W = shape
     return N, C, H, W
 
@@ -85,9 +85,12 @@ def conv2d_rule(m: nn.Conv2d, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any
     _, M, P, Q = nchw(y.shape)
     R, S = m.kernel_size
     G = m.groups
-    padding = m.padding
-    if isinstance(padding, str):  # "same" / "valid"
-        padding = (0, 0) if padding == "valid" else ((R - 1) // 2, (S - 1) // 2)
+    padding: tuple[int, int]
+    if isinstance(m.padding, str):  # "same" / "valid"
+        padding = (0, 0) if m.padding == "valid" else ((R - 1) // 2, (S - 1) // 2)
+    else:
+        ph, pw = m.padding
+        padding = (ph, pw)
     kind = conv_kind(C, G, (R, S), (H, W), (P, Q), padding)
     weights = M * (C // G) * R * S        # f.conv2d_weights, on sizes torch has checked
     macs = N * P * Q * weights            # f.conv2d_macs

@@ -75,10 +75,9 @@ def _conv2d(m: nn.Conv2d, x: torch.Tensor) -> torch.Tensor | None:
         return None
     N, _, H, W = x.shape
     (R, S), (sh, sw), (dh, dw) = m.kernel_size, m.stride, m.dilation
-    padding = m.padding
-    if padding == "same":  # only allowed with stride 1: the output keeps H x W
+    if m.padding == "same":  # only allowed with stride 1: the output keeps H x W
         return _empty((N, m.out_channels, H, W), x.dtype)
-    ph, pw = (0, 0) if padding == "valid" else padding  # a pair: Conv2d stores one
+    ph, pw = (0, 0) if isinstance(m.padding, str) else m.padding  # "valid", or the pair Conv2d stores
     if ph < 0 or pw < 0:
         raise CnnlibError(f"padding must be a non-negative integer, got {min(ph, pw)}")
     # conv_output_size, on sizes the layer's constructor has checked
@@ -130,7 +129,7 @@ def _adaptive(m: nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d, x: torch.Tensor) -
         return None
     N, C, H, W = x.shape
     size = m.output_size
-    P, Q = (size, size) if isinstance(size, int) else size
+    P, Q = (size, size) if isinstance(size, int) or size is None else size
     return _empty((N, C, H if P is None else P, W if Q is None else Q), x.dtype)
 
 

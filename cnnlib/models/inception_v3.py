@@ -55,11 +55,17 @@ def conv_bn(C: int, M: int, R: int | tuple[int, int], stride: int = 1,
     return ConvBNAct(C, M, R, stride, padding, bn_eps=BN_EPS)
 
 
+class InceptionBlock(nn.Module):
+    """A module of the table below; its branches' outputs, concatenated, have ``M`` channels."""
+
+    M: int
+
+
 class InceptionRow(NamedTuple):
     """One module: its filter counts M, read by its block class as in the column comments."""
 
     name: str
-    block: type[nn.Module]
+    block: type[InceptionBlock]
     n1x1: int        # branch1x1 (0: none)
     n_reduce: int    # branch 2: 1x1 bottleneck (0: none) ...
     n: int           # ... then its large or factorized filter
@@ -68,7 +74,7 @@ class InceptionRow(NamedTuple):
     pool_proj: int   # branch_pool: pool then 1x1 projection (0: pool only, all C channels pass)
 
 
-class InceptionA(nn.Module):
+class InceptionA(InceptionBlock):
     """35x35 module (Figure 5): 1x1 | 1x1 -> 5x5 | 1x1 -> 3x3 -> 3x3 | avg pool -> 1x1."""
 
     def __init__(self, C: int, row: InceptionRow):
@@ -86,7 +92,7 @@ class InceptionA(nn.Module):
                           self.branch_pool(x)], dim=1)
 
 
-class InceptionB(nn.Module):
+class InceptionB(InceptionBlock):
     """Grid reduction 35 -> 17 (Figure 10): 3x3/2 | 1x1 -> 3x3 -> 3x3/2 | max pool 3x3/2."""
 
     def __init__(self, C: int, row: InceptionRow):
@@ -101,7 +107,7 @@ class InceptionB(nn.Module):
         return torch.cat([self.branch3x3(x), self.branch3x3dbl(x), self.branch_pool(x)], dim=1)
 
 
-class InceptionC(nn.Module):
+class InceptionC(InceptionBlock):
     """17x17 module (Figure 6, n = 7): 7x7 filters factorized into 1x7 and 7x1.
 
     1x1 | 1x1 -> 1x7 -> 7x1 | 1x1 -> 7x1 -> 1x7 -> 7x1 -> 1x7 | avg pool -> 1x1. The bottleneck
@@ -124,7 +130,7 @@ class InceptionC(nn.Module):
                           self.branch_pool(x)], dim=1)
 
 
-class InceptionD(nn.Module):
+class InceptionD(InceptionBlock):
     """Grid reduction 17 -> 8: 1x1 -> 3x3/2 | 1x1 -> 1x7 -> 7x1 -> 3x3/2 | max pool 3x3/2."""
 
     def __init__(self, C: int, row: InceptionRow):
@@ -141,7 +147,7 @@ class InceptionD(nn.Module):
         return torch.cat([self.branch3x3(x), self.branch7x7x3(x), self.branch_pool(x)], dim=1)
 
 
-class InceptionE(nn.Module):
+class InceptionE(InceptionBlock):
     """8x8 module (Figure 7): the 1x3 and 3x1 filters run side by side, widening the output.
 
     1x1 | 1x1 -> (1x3 and 3x1) | 1x1 -> 3x3 -> (1x3 and 3x1) | avg pool -> 1x1. Each split branch
@@ -225,20 +231,20 @@ class InceptionV3(nn.Module):
         super().__init__()
         stem: list[nn.Module] = []
         C = 3
-        for row in STEM:
-            if row == "pool":
+        for step in STEM:
+            if isinstance(step, str):   # "pool"
                 stem.append(nn.MaxPool2d(3, stride=2))
             else:
-                R, M, stride, padding = row
+                R, M, stride, padding = step
                 stem.append(conv_bn(C, M, R, stride, padding))
                 C = M
         self.stem = nn.Sequential(*stem)
-        blocks: OrderedDict[str, nn.Module] = OrderedDict()
+        blocks: dict[str, InceptionBlock] = {}
         for row in INCEPTION_TABLE:
             block = row.block(C, row)
             blocks[row.name] = block
             C = block.M
-        self.blocks = nn.Sequential(blocks)
+        self.blocks = nn.Sequential(OrderedDict(blocks))
         self.aux = InceptionAux(blocks[AUX_TAP].M, num_classes) if aux_logits else None
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)  # TF-slim's keep_prob 0.8; torchvision uses 0.5

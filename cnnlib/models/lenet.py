@@ -111,6 +111,8 @@ def _hadamard_codes(C: int, classes: int) -> torch.Tensor:
 class EuclideanRBF(nn.Module):
     """Output units: the squared distance of the 84-vector to each class's fixed prototype."""
 
+    prototypes: torch.Tensor   # (classes, C): a buffer, fixed +1/-1 codes
+
     def __init__(self, C: int, classes: int):
         super().__init__()
         codes = _hadamard_codes(C, classes).to(torch.get_default_device(), copy=True)

@@ -124,6 +124,7 @@ class Pool(nn.Sequential):
 
     def __init__(self, kind: Op, C: int, M: int, stride: int):
         super().__init__()
+        self.pool: nn.AvgPool2d | nn.MaxPool2d
         if kind is Op.AVG_3x3:  # TF's "SAME" average pooling leaves the padding out of the mean
             self.pool = nn.AvgPool2d(3, stride, 1, count_include_pad=False)
         else:

@@ -134,6 +134,11 @@ class ResNet(nn.Module):
     M_i for ResNet (G = 1, d = 64), 2 M_i for WRN-50-2 (d = 128) and ResNeXt-50 (G = 32, d = 4).
     """
 
+    conv2_x: nn.Sequential   # the four stages, added by name from the table above
+    conv3_x: nn.Sequential
+    conv4_x: nn.Sequential
+    conv5_x: nn.Sequential
+
     def __init__(self, block: type[BasicBlock | Bottleneck], blocks: tuple[int, int, int, int], *,
                  variant: Variant = "v1", groups: int = 1, group_width: int = 64,
                  se_reduction: int | None = None, num_classes: int = 1000):

@@ -101,6 +101,10 @@ class ShuffleV1Unit(nn.Module):
 
 
 class ShuffleNetV1(nn.Module):
+    stage2: nn.Sequential   # the three stages, added by name in __init__
+    stage3: nn.Sequential
+    stage4: nn.Sequential
+
     def __init__(self, groups: int = 3, width_mult: float = 1.0, num_classes: int = 1000):
         super().__init__()
         C, widths = v1_channels(groups, width_mult)
@@ -180,6 +184,10 @@ class ShuffleV2Unit(nn.Module):
 
 
 class ShuffleNetV2(nn.Module):
+    stage2: nn.Sequential   # the three stages, added by name in __init__
+    stage3: nn.Sequential
+    stage4: nn.Sequential
+
     def __init__(self, width_mult: float = 1.0, num_classes: int = 1000, even_branches: bool = False):
         super().__init__()
         if width_mult not in V2_WIDTHS:

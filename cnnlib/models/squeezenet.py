@@ -120,8 +120,9 @@ _MOBILENET_NOTE = (
 _V11_NOTE = (
     "The README's 0.72 GFLOPS is 7.2% below 2 x 387.7M MACs at the prototxt's 227 x 227 (at 224 it "
     "is 0.698G). No single convention gives both 1.72 and 0.72: by our counts v1.1 needs 2.22x "
-    "fewer MACs than the Caffe v1.0, as the authors first wrote ('2.2x less', forresti/SqueezeNet "
-    "issue 7), not the README's 2.4x."
+    "fewer MACs than the Caffe v1.0, as the authors first wrote when they released v1.1 ('2.2x "
+    "less computation per image', in a discussion of GPU memory on the SqueezeNet repository, "
+    "April 2016), not the README's 2.4x."
 )
 
 

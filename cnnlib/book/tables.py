@@ -1,4 +1,4 @@
-"""Small display helpers for the book's chapters: cost reports as narrow pandas tables.
+"""The book's tables: cost reports and estimates as narrow pandas tables, and their labels.
 
 The chapters show tables as HTML (a ``DataFrame`` is rendered as one), which must stay
 readable on a phone: at most six short columns, numbers written as ``724M`` rather than
@@ -12,16 +12,25 @@ readable on a phone: at most six short columns, numbers written as ``724M`` rath
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cnnlib.costs.report import CONV_KINDS, CostReport, LayerCost
-from cnnlib.text import human
+from cnnlib.text import human, percent
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    from pandas.io.formats.style import Styler
 
-__all__ = ["filter_label", "human", "layer_frame", "lecture_names", "shape_label", "totals_frame"]
+    from cnnlib.accel.report import AccelReport
+    from cnnlib.models.nasnet import CellSpec, Op
+
+__all__ = ["cell_frame", "cite_label", "filter_label", "inception_branches", "kind_frame", "layer_frame",
+           "lecture_names", "plain_table", "shape_label", "stage_frame", "totals_frame"]
+
+#: Cell padding of :func:`plain_table`: the columns of a table without borders stay apart.
+TABLE_PADDING = [{"selector": "td, th", "props": "padding: 2px 10px 2px 0;"}]
 
 #: The layer kinds whose MACs and weights the lecture counts (CONV and FC layers).
 COUNTED_KINDS: tuple[str, ...] = ("conv", "gconv", "dwconv", "fc")
@@ -130,3 +139,90 @@ def totals_frame(report: CostReport, digits: int = 3) -> pd.DataFrame:
                  human(report.conv_macs + report.fc_macs, digits)],
     }
     return pd.DataFrame(data, index=["CONV", "FC", "total"]).rename_axis(columns=report.model)
+
+
+def plain_table(frame: pd.DataFrame, caption: str | None = None) -> Styler:
+    """``frame`` shown without its index, its columns padded apart, under ``caption``."""
+    table = frame.style.hide(axis="index").set_table_styles(TABLE_PADDING)
+    return table if caption is None else table.set_caption(caption)
+
+
+def cite_label(source: tuple[str, str]) -> str:
+    """``('howard2017mobilenets', 'Table 9') -> 'Howard 2017, Table 9'``: a bibliography key
+    (author, year, first word of the title) and a place in the paper, as the book cites them."""
+    key, where = source
+    m = re.match(r"([a-z]+)(\d{4})", key)
+    if not m:
+        raise ValueError(f"{key!r} is not a bibliography key such as 'howard2017mobilenets'")
+    author, year = m.groups()
+    return f"{author.title()} {year}, {where}"
+
+
+def stage_frame(report: CostReport) -> pd.DataFrame:
+    """The stages of a chain of CONV layers (VGG's: the layers between two poolings share their
+    output size), then its FC layers: layers, output, weights and MACs of each."""
+    import pandas as pd
+
+    stages: dict[str, list[LayerCost]] = {}
+    for r in report.conv_layers:
+        _, M, P, Q = r.output_shape
+        stages.setdefault(f"{P}x{Q}", []).append(r)
+    rows: list[dict[str, Any]] = []
+    for i, (size, layers) in enumerate(stages.items(), start=1):
+        rows.append({"stage": f"conv{i}", "layers": len(layers),
+                     "output": f"{size}x{layers[-1].M}",
+                     "weights": sum(r.weights for r in layers), "MACs": sum(r.macs for r in layers)})
+    for i, r in enumerate(report.fc_layers, start=6):
+        rows.append({"stage": f"fc{i}", "layers": 1, "output": str(r.M),
+                     "weights": r.weights, "MACs": r.macs})
+    return pd.DataFrame(rows)
+
+
+#: The branches of a GoogLeNet Inception module: their names in the model, and as drawn.
+INCEPTION_BRANCHES = {"branch1x1": "1x1", "branch3x3": "1x1 -> 3x3", "branch5x5": "1x1 -> 5x5",
+                      "branch_pool": "pool -> 1x1"}
+
+
+def inception_branches(report: CostReport) -> list[dict[str, Any]]:
+    """One row per branch of a GoogLeNet Inception module's cost report: the branch as drawn,
+    the filters of its last layer (its output channels), its weights and its MACs."""
+    rows = []
+    for key, label in INCEPTION_BRANCHES.items():
+        layers = [r for r in report.conv_layers if f"{key}." in r.name]
+        if not layers:
+            raise ValueError(f"{report.model} has no {key}: not a GoogLeNet Inception module")
+        rows.append({"branch": label, "filters": layers[-1].M,
+                     "weights": sum(r.weights for r in layers), "MACs": sum(r.macs for r in layers)})
+    return rows
+
+
+def kind_frame(report: AccelReport) -> pd.DataFrame:
+    """Each layer kind's share of an accelerator estimate's MACs, compute cycles, latency and
+    energy (:meth:`cnnlib.accel.AccelReport.by_kind`), as percentages."""
+    import pandas as pd
+
+    shares = report.by_kind()
+    return pd.DataFrame(
+        {"MACs": [percent(s.macs_share) for s in shares.values()],
+         "cycles": [percent(s.cycles_share) for s in shares.values()],
+         "latency": [percent(s.latency_share) for s in shares.values()],
+         "energy": [percent(s.energy_share) for s in shares.values()]},
+        index=list(shares)).rename_axis(columns="kind")
+
+
+def op_label(op: Op) -> str:
+    """A NASNet operation as a short label: ``identity``, ``3x3 avg pool``, ``5x5 sep conv``."""
+    if op.value in ("identity", "avg", "max"):
+        return {"identity": "identity", "avg": "3x3 avg pool", "max": "3x3 max pool"}[op.value]
+    return f"{op.value}x{op.value} sep conv"
+
+
+def cell_frame(cell: CellSpec) -> pd.DataFrame:
+    """A searched NASNet cell as a table, one row per combination, named after the hidden state
+    it makes (2, 3, ...): its left and right operations and the states they read."""
+    import pandas as pd
+
+    return pd.DataFrame([(f"{op_label(a)} (state {i})", f"{op_label(b)} (state {j})")
+                         for a, i, b, j in cell.combinations],
+                        columns=["left", "right"],
+                        index=pd.RangeIndex(2, 2 + len(cell.combinations))).rename_axis(columns="new state")
