@@ -42,8 +42,8 @@ class _Stream(io.TextIOBase):
     def isatty(self):
         return False
 
-    @property
-    def encoding(self):
+    @property  # io.TextIOBase's encoding is read-only at run time (typeshed calls it an attribute)
+    def encoding(self):  # type: ignore[override]
         return "utf-8"
 
 
@@ -74,12 +74,12 @@ def make_shell(budget: OutputBudget):
             from IPython.core.display_trap import DisplayTrap
 
             self.displayhook = Hook(shell=self, cache_size=self.cache_size)
-            self.configurables.append(self.displayhook)
+            self.configurables.append(self.displayhook)  # type: ignore[arg-type]  # IPython types it a shell list
             self.display_trap = DisplayTrap(hook=self.displayhook)
 
         def init_display_pub(self):
             self.display_pub = Publisher(shell=self, parent=self)
-            self.configurables.append(self.display_pub)
+            self.configurables.append(self.display_pub)  # type: ignore[arg-type]  # (any Configurable goes)
 
         def _showtraceback(self, etype, evalue, stb):
             budget.add({"output_type": "error", "ename": str(getattr(etype, "__name__", etype)),

@@ -59,7 +59,9 @@ class LabCheck:
 
 def _regions(source: str) -> tuple[list[str], list[str]]:
     """(lines inside solution or hidden-test regions, lines outside both), stripped."""
-    inside, outside, depth = [], [], False
+    inside: list[str] = []
+    outside: list[str] = []
+    depth = False
     for line in source.splitlines():
         if "BEGIN SOLUTION" in line or "BEGIN HIDDEN TESTS" in line:
             depth = True

@@ -66,8 +66,8 @@ def tree_hash(path: Path, skip=(".ipynb_checkpoints", "__pycache__"), ignore=())
                 entries.append((str(rel), b"link:" + os.readlink(full).encode()))
             elif full.is_file():
                 entries.append((str(rel), hashlib.sha256(full.read_bytes()).digest()))
-    for rel, digest in sorted(entries):
-        h.update(rel.encode() + b"\0")
+    for name, digest in sorted(entries):
+        h.update(name.encode() + b"\0")
         h.update(digest)
     return h.hexdigest()
 

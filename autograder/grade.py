@@ -218,9 +218,10 @@ def _clean_output(out) -> dict:
         return {"output_type": "error", "ename": str(out.get("ename", "Error")),
                 "evalue": str(out.get("evalue", "")),
                 "traceback": [str(x) for x in tb] if isinstance(tb, list) else []}
-    data = out.get("data") if isinstance(out.get("data"), dict) else {}
-    data = {str(k): (v if isinstance(v, (str, dict, list)) else str(v)) for k, v in data.items()}
-    meta = out.get("metadata") if isinstance(out.get("metadata"), dict) else {}
+    raw_data, raw_meta = out.get("data"), out.get("metadata")
+    data = {str(k): (v if isinstance(v, (str, dict, list)) else str(v))
+            for k, v in (raw_data.items() if isinstance(raw_data, dict) else ())}
+    meta = raw_meta if isinstance(raw_meta, dict) else {}
     clean = {"output_type": kind, "data": data, "metadata": meta}
     if kind == "execute_result":
         count = out.get("execution_count")
@@ -238,14 +239,18 @@ def save(course: Course, lab: str, prep: Prepared, reply: dict, steps: Steps) ->
     (nbgrader's: saving the grades among them). (status, reason)."""
     from nbgrader import utils
 
-    status = {"ok": "graded", "timeout": "timeout", "died": "died"}.get(reply.get("status"), "died")
+    status = {"ok": "graded", "timeout": "timeout", "died": "died"}.get(str(reply.get("status")), "died")
     reason = str(reply.get("reason") or "")
-    results = reply.get("cells") if isinstance(reply.get("cells"), list) else []
+    cells = reply.get("cells")
+    results: list = cells if isinstance(cells, list) else []
     nb = prep.nb
+    if nb is None:   # only a notebook that was read and sanitised has a job, and so a reply
+        raise ValueError(f"{prep.student}/{prep.notebook}: a reply for a notebook that was never prepared")
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     for i, cell in enumerate(code_cells):
         if i < len(results) and isinstance(results[i], dict):
-            outs = results[i].get("outputs") if isinstance(results[i].get("outputs"), list) else []
+            outputs = results[i].get("outputs")
+            outs = outputs if isinstance(outputs, list) else []
             cell.outputs = [nbformat.from_dict(_clean_output(o)) for o in outs]
             count = results[i].get("execution_count")
             cell.execution_count = count if isinstance(count, int) else None
@@ -592,7 +597,7 @@ def _grade_students(course, lab, students, notebooks, limits, steps, workers, sc
         if n == 0:
             finish(sid)
     try:
-        if jobs:
+        if jobs and pool is not None:   # a pool is made whenever a student is pending
             for key, reply in pool.run(jobs):
                 sid, name = key.split("\0", 1)
                 todo[sid]["replies"][name] = reply if isinstance(reply, dict) else {

@@ -30,7 +30,7 @@ PER_PROCESS = "per-process limits (no writable cgroup)"
 
 def _own_paths(root: Path) -> dict[str, str]:
     """{controller or "" for v2: path of this process's group}, from /proc/self/cgroup."""
-    out = {}
+    out: dict[str, str] = {}
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
     except OSError:
@@ -124,7 +124,7 @@ class Cgroup:
 
     @classmethod
     def _create_v1(cls, root: Path, own: dict[str, str], name: str) -> Cgroup | None:
-        dirs = {}
+        dirs: dict[str, Path] = {}
         for controller in ("memory", "pids"):
             hierarchy = root / controller
             if controller not in own or not hierarchy.is_dir():

@@ -31,7 +31,9 @@ def _short_traceback(lines: list, keep: int) -> list[str]:
     lines = [str(x) for x in lines]
     if sum(len(x) for x in lines) <= keep:
         return lines
-    head, tail, used = [], [], 0
+    head: list[str] = []
+    tail: list[str] = []
+    used = 0
     for line in lines[:3]:
         head.append(line[: keep // 4])
         used += len(head[-1])
@@ -112,7 +114,8 @@ class OutputBudget:
             self.errors_dropped += 1
             return
         self.errors += 1
-        tb = output.get("traceback") if isinstance(output.get("traceback"), list) else []
+        tb = output.get("traceback")
+        tb = tb if isinstance(tb, list) else []
         error = {"output_type": "error", "ename": str(output.get("ename", "Error"))[:SHORT],
                  "evalue": str(output.get("evalue", ""))[:EVALUE_KEEP],
                  "traceback": _short_traceback(tb, TRACEBACK_KEEP)}

@@ -166,8 +166,8 @@ def bwrap_command(argv: list[str], etc_fds: dict[str, int]) -> list[str]:
     cmd += ["--proc", "/proc", "--dev", "/dev",
             "--size", str(SERVER_TMP_MB * 1024 * 1024), "--tmpfs", "/tmp",
             "--size", str(HOME_MB * 1024 * 1024), "--tmpfs", "/home/grader"]
-    for path in [*_python_roots(), *(str(REPO / package) for package in ("cnnlib", "autograder"))]:
-        cmd += ["--ro-bind", path, path]
+    for root in [*_python_roots(), *(str(REPO / package) for package in ("cnnlib", "autograder"))]:
+        cmd += ["--ro-bind", root, root]
     cmd += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
     for key, value in SANDBOX_ENV.items():
         cmd += ["--setenv", key, value]
@@ -231,7 +231,7 @@ class Executor:
             theirs.close()
             for fd in fds.values():
                 os.close(fd)
-            if log is not subprocess.DEVNULL:
+            if not isinstance(log, int):   # an open log file, not subprocess.DEVNULL
                 log.close()
         self.ctrl = ours
         try:
@@ -261,16 +261,29 @@ class Executor:
             self.cgroup.remove()
             self.cgroup = None
 
-    def _control(self, msg: dict, fds: list[int] | None = None, answer: str | None = None) -> dict | None:
-        """Send a control frame; read and check the server's answer (same nonce) when one is due."""
+    def _send(self, msg: dict, fds: list[int] | None = None) -> socket.socket:
+        """Send a control frame to the worker's server; its control socket, for the answer."""
+        ctrl = self.ctrl
+        if ctrl is None:
+            raise WorkerFailure("the grading worker is not running")
+        if fds:
+            channel.send_with_fds(ctrl, msg, fds)
+        else:
+            channel.send(ctrl.fileno(), msg)
+        return ctrl
+
+    def _tell(self, msg: dict) -> None:
+        """Send a control frame that has no answer."""
         try:
-            if fds:
-                channel.send_with_fds(self.ctrl, msg, fds)
-            else:
-                channel.send(self.ctrl.fileno(), msg)
-            if answer is None:
-                return None
-            reply = channel.recv(self.ctrl.fileno(), deadline=time.monotonic() + CONTROL_TIMEOUT,
+            self._send(msg)
+        except (channel.FrameError, OSError) as exc:
+            raise WorkerFailure(f"the grading worker stopped answering ({type(exc).__name__})") from exc
+
+    def _control(self, msg: dict, fds: list[int] | None = None, *, answer: str) -> dict:
+        """Send a control frame; read and check the server's answer (same nonce)."""
+        try:
+            ctrl = self._send(msg, fds)
+            reply = channel.recv(ctrl.fileno(), deadline=time.monotonic() + CONTROL_TIMEOUT,
                                  limit=1 << 16)
         except (TimeoutError, channel.FrameError, OSError) as exc:
             raise WorkerFailure(f"the grading worker stopped answering ({type(exc).__name__})") from exc
@@ -336,7 +349,7 @@ class Executor:
 
     def _interrupt(self, nonce: str):
         def interrupt() -> None:
-            self._control({"interrupt": nonce})
+            self._tell({"interrupt": nonce})
 
         return interrupt
 
