@@ -44,7 +44,20 @@ def test_code_is_ruff_clean():
 
 
 def test_readme_python_examples_run():
+    """Every Python block of the README runs; a block of nbgrader configuration (``c.``: the
+    course's nbgrader_config.py) runs on a traitlets Config, and the late policy it sets makes
+    the plugin it names."""
+    from traitlets.config import Config
+
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
     assert blocks
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})  # noqa: S102
+        scope = {"c": Config()}
+        exec(compile(block, "README.md", "exec"), scope)  # noqa: S102
+        config = scope["c"]
+        if "AssignLatePenalties" in config:
+            from autograder.late import LatePenalty
+
+            assert config.AssignLatePenalties.plugin_class == "autograder.late.LatePenalty"
+            plugin = LatePenalty(config=config)
+            assert plugin.late_submission_penalty("s", 10.0, 30 * 3600) == 2.0   # two started days
