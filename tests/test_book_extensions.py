@@ -73,3 +73,29 @@ def test_lab_pages_are_the_labs_student_versions():
     labs = _extension("lab_pages")
     assert labs.is_lab("labs/release/lab1_counting/lab1_counting")
     assert not labs.is_lab("chapters/how-to-use")
+
+
+def test_the_front_page_forwards_with_the_books_title_language_and_icon(tmp_path):
+    """sphinx-external-toc's index.html is one bare redirect line: no icon link, so a browser
+    asks the server for /favicon.ico (a console error), and no language or title. The book's
+    own is written first, and sphinx-external-toc leaves an existing index.html alone."""
+    from types import SimpleNamespace
+
+    from sphinx_external_toc.events import ensure_index_file
+
+    door = _extension("front_door")
+    config = SimpleNamespace(root_doc="intro", master_doc="intro", source_suffix={".md": "myst-nb"},
+                             html_favicon="_static/favicon.svg", html_title="Popular <DNN> Models",
+                             project="p", language="en")
+    builder = SimpleNamespace(format="html", name="html", get_target_uri=lambda doc: f"{doc}.html")
+    app = SimpleNamespace(config=config, builder=builder, outdir=str(tmp_path))
+    door.front_door(app, None)
+    ensure_index_file(app, None)
+    page = (tmp_path / "index.html").read_text()
+    assert '<html lang="en">' in page and "<title>Popular &lt;DNN&gt; Models</title>" in page
+    assert '<link rel="icon" href="_static/favicon.svg">' in page
+    assert '<meta http-equiv="Refresh" content="0; url=intro.html">' in page
+    assert '<a href="intro.html">' in page
+    (tmp_path / "index.html").unlink()
+    door.front_door(app, RuntimeError("the build failed"))
+    assert not (tmp_path / "index.html").exists()
