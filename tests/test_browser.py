@@ -133,6 +133,12 @@ def _load(browser, url: str, width: int) -> list[str]:
     browser.get_log("browser")   # forget the previous page's messages
     browser.set_window_size(width, 1200)
     browser.get(url)
+    # a forwarding page (the book's index.html) is audited where it leads: wait for that page
+    if browser.execute_script("return !!document.querySelector('meta[http-equiv=Refresh i]')"):
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(browser, 20).until(lambda b: b.current_url != url
+                                         and b.execute_script("return document.readyState") == "complete")
     failed = browser.execute_async_script(_READY)
     return _console_errors(browser) + ([f"waiting for the page: {failed}"] if failed else [])
 
